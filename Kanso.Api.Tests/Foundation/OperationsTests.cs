@@ -1,0 +1,52 @@
+using Kanso.Api.Tests.Infrastructure;
+
+namespace Kanso.Api.Tests.Foundation;
+
+public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
+{
+    [Fact]
+    public async Task Health_reports_database_and_redis()
+    {
+        var body = await (await Anonymous().GetAsync("/health")).ShouldBeAsync(200);
+
+        Assert.Equal("ok", (string?)body["status"]);
+        Assert.Equal("connected", (string?)body["database"]);
+        Assert.Equal("connected", (string?)body["redis"]);
+        Assert.True((double)body["uptime"]! >= 0);
+    }
+
+    [Fact]
+    public async Task OpenApi_document_has_the_bearer_scheme()
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        Assert.Equal("bearer", (string?)body["components"]!["securitySchemes"]!["Bearer"]!["scheme"]);
+        Assert.NotNull(body["paths"]!["/api/v1/auth/login"]);
+    }
+
+    [Fact]
+    public async Task Scalar_is_served_and_swagger_redirects_there()
+    {
+        var client = Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+        var scalar = await Factory.CreateClient().GetAsync("/scalar");
+        var swagger = await client.GetAsync("/swagger");
+
+        Assert.Equal(200, (int)scalar.StatusCode);
+        Assert.Contains("text/html", scalar.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(302, (int)swagger.StatusCode);
+        Assert.Equal("/scalar", swagger.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
+    public async Task Instants_are_utc_with_microseconds()
+    {
+        var login = await (await Anonymous().PostAsync("/api/v1/auth/register",
+            System.Net.Http.Json.JsonContent.Create(new { email = "time@example.com", password = "password-123" }))).ShouldBeAsync(201);
+        var token = await (await Anonymous().PostAsync("/api/v1/auth/login",
+            System.Net.Http.Json.JsonContent.Create(new { email = "time@example.com", password = "password-123" }))).ShouldBeAsync(200);
+
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$", (string)token["expires_at"]!);
+        Assert.NotNull(login["id"]);
+    }
+}

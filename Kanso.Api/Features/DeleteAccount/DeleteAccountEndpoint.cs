@@ -1,0 +1,37 @@
+using System.Security.Claims;
+using Dapper;
+using Kanso.Api.Infrastructure.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Kanso.Api.Features.DeleteAccount;
+
+internal static class DeleteAccountEndpoint
+{
+    public static RouteGroupBuilder MapDeleteAccount(this RouteGroupBuilder group)
+    {
+        group.MapDelete("/auth/user", HandleAsync)
+            .WithName("DeleteAccount")
+            .WithSummary("Deletes the caller's account and all of their data; their tokens stop working at once.")
+            .WithTags("Auth");
+        return group;
+    }
+
+    private static async Task<Ok<DeleteAccountResponse>> HandleAsync(ClaimsPrincipal principal, NpgsqlDataSource db, UserDirectory users, CancellationToken ct)
+    {
+        var userId = principal.GetUserId();
+        await using var connection = await db.OpenConnectionAsync(ct);
+
+        // Rows go with the user through ON DELETE CASCADE on every (user_id, ...) key.
+        await connection.ExecuteAsync(new CommandDefinition(DeleteAccountSql.DeleteUser, new { userId }, cancellationToken: ct));
+        users.Forget(userId);
+        return TypedResults.Ok(new DeleteAccountResponse("deleted", userId));
+    }
+}
+
+internal sealed record DeleteAccountResponse(string Status, Guid UserId);
+
+internal static class DeleteAccountSql
+{
+    public const string DeleteUser = "DELETE FROM users WHERE id = @userId";
+}

@@ -1,0 +1,71 @@
+using Dapper;
+using FluentValidation;
+using Kanso.Api.Infrastructure.Auth;
+using Kanso.Api.Infrastructure.Errors;
+using Kanso.Api.Infrastructure.Validation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using NodaTime;
+using Npgsql;
+
+namespace Kanso.Api.Features.Login;
+
+internal static class LoginEndpoint
+{
+    public static RouteGroupBuilder MapLogin(this RouteGroupBuilder group)
+    {
+        group.MapPost("/auth/login", HandleAsync)
+            .WithName("Login")
+            .WithSummary("Exchanges email and password for a JWT. Any bad credential is the same 401, in similar time.")
+            .WithTags("Auth")
+            .AllowAnonymous()
+            .Validate<LoginRequest>();
+        return group;
+    }
+
+    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> HandleAsync(
+        LoginRequest request, NpgsqlDataSource db, Passwords passwords, TokenIssuer tokens, CancellationToken ct)
+    {
+        var email = EmailAddress.Normalize(request.Email!);
+        await using var connection = await db.OpenConnectionAsync(ct);
+        var user = await connection.QuerySingleOrDefaultAsync<LoginUser>(new CommandDefinition(LoginSql.FindUser, new { email }, cancellationToken: ct));
+
+        // Verify even when the email is unknown (against a dummy hash), so timing tells nothing.
+        var (ok, rehash) = passwords.Verify(user?.PasswordHash, request.Password!);
+        if (user is null || !ok)
+        {
+            return Problems.Create(StatusCodes.Status401Unauthorized, "invalid credentials", "The email or password is wrong.");
+        }
+
+        if (rehash)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(LoginSql.UpdateHash, new { id = user.Id, hash = passwords.Hash(request.Password!) }, cancellationToken: ct));
+        }
+
+        var (token, expiresAt) = tokens.Issue(user.Id, user.Email);
+        return TypedResults.Ok(new LoginResponse(token, expiresAt, new LoginUserResponse(user.Id, user.Email)));
+    }
+
+    private sealed record LoginUser(Guid Id, string Email, string PasswordHash);
+}
+
+internal sealed record LoginRequest(string? Email, string? Password);
+
+internal sealed record LoginResponse(string Token, Instant ExpiresAt, LoginUserResponse User);
+
+internal sealed record LoginUserResponse(Guid Id, string Email);
+
+internal sealed class LoginValidator : AbstractValidator<LoginRequest>
+{
+    public LoginValidator()
+    {
+        RuleFor(x => x.Email).NotEmpty().MaximumLength(320);
+        RuleFor(x => x.Password).NotEmpty().MaximumLength(1024);
+    }
+}
+
+internal static class LoginSql
+{
+    public const string FindUser = "SELECT id, email, password_hash FROM users WHERE email = @email";
+
+    public const string UpdateHash = "UPDATE users SET password_hash = @hash WHERE id = @id";
+}

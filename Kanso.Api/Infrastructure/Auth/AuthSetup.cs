@@ -1,0 +1,120 @@
+using Kanso.Api.Infrastructure.Errors;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Kanso.Api.Infrastructure.Auth;
+
+internal static class AuthSetup
+{
+    /// <summary>Server instances' clocks are NTP-close; the library's default of 5 minutes would keep expired tokens alive.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(5);
+
+    private const string DatabaseDownKey = "kanso.auth.database-down";
+
+    public static IServiceCollection AddKansoAuth(this IServiceCollection services)
+    {
+        services.AddOptions<JwtOptions>().BindConfiguration(JwtOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<JwtOptions>, JwtOptionsValidator>();
+        services.AddSingleton<JwtKeys>();
+        services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<UserDirectory>();
+        services.AddMemoryCache();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<JwtKeys, IOptions<JwtOptions>>((bearer, keys, jwt) =>
+            {
+                bearer.MapInboundClaims = false;
+                bearer.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = jwt.Value.Issuer,
+                    ValidAudience = jwt.Value.Audience,
+                    IssuerSigningKey = keys.VerificationKey,
+                    ValidAlgorithms = [keys.Algorithm],
+                    ValidateIssuer = true,
+                    ValidateAudience = true,
+                    ValidateLifetime = true,
+                    ValidateIssuerSigningKey = true,
+                    RequireExpirationTime = true,
+                    RequireSignedTokens = true,
+                    ClockSkew = ClockSkew,
+                    NameClaimType = JwtRegisteredClaimNames.Sub,
+                };
+                bearer.Events = new JwtBearerEvents
+                {
+                    OnTokenValidated = RejectDeletedUsers,
+                    OnAuthenticationFailed = context =>
+                    {
+                        if (KansoExceptionHandler.IsDatabaseUnavailable(context.Exception))
+                        {
+                            context.HttpContext.Items[DatabaseDownKey] = true;
+                        }
+
+                        return Task.CompletedTask;
+                    },
+                    OnChallenge = WriteChallenge,
+                    OnForbidden = context => WriteProblem(context.HttpContext, StatusCodes.Status403Forbidden, "forbidden", "This token may not do that."),
+                };
+            });
+        services.AddAuthorization();
+        return services;
+    }
+
+    private static async Task RejectDeletedUsers(TokenValidatedContext context)
+    {
+        var sub = context.Principal?.FindFirst(JwtRegisteredClaimNames.Sub)?.Value;
+        if (!Guid.TryParse(sub, out var userId))
+        {
+            context.Fail("The token has no valid subject.");
+            return;
+        }
+
+        var users = context.HttpContext.RequestServices.GetRequiredService<UserDirectory>();
+        var user = await users.FindAsync(userId, context.HttpContext.RequestAborted);
+        if (user is null)
+        {
+            context.Fail("The account no longer exists.");
+            return;
+        }
+
+        context.HttpContext.Features.Set(user);
+    }
+
+    private static Task WriteChallenge(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        if (context.HttpContext.Items.ContainsKey(DatabaseDownKey))
+        {
+            context.Response.Headers.RetryAfter = KansoExceptionHandler.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return WriteProblem(context.HttpContext, StatusCodes.Status503ServiceUnavailable, "database unavailable", "The database is unreachable; retry shortly.");
+        }
+
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        var (error, detail) = context.AuthenticateFailure switch
+        {
+            null when string.IsNullOrEmpty(context.Request.Headers.Authorization) => ("missing token", "An Authorization: Bearer <token> header is required."),
+            null => ("invalid token", "The Authorization header is not a bearer token."),
+            SecurityTokenExpiredException => ("token expired", "The token has expired; log in again."),
+            _ => ("invalid token", "The token is malformed, wrongly signed, or revoked."),
+        };
+        return WriteProblem(context.HttpContext, StatusCodes.Status401Unauthorized, error, detail);
+    }
+
+    private static Task WriteProblem(HttpContext http, int status, string error, string detail)
+    {
+        http.Response.StatusCode = status;
+        var problem = new ProblemDetails { Status = status, Title = status == 401 ? "Unauthorized" : status == 403 ? "Forbidden" : "Service unavailable", Detail = detail };
+        problem.Extensions["error"] = error;
+        return http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem }).AsTask();
+    }
+}
+
+internal static class HttpContextUserExtensions
+{
+    /// <summary>The caller as JwtBearer resolved it (id and stored zone), set on every authenticated request.</summary>
+    public static KnownUser GetKnownUser(this HttpContext http) =>
+        http.Features.Get<KnownUser>() ?? throw new InvalidOperationException("No authenticated user on this request.");
+}

@@ -1,0 +1,54 @@
+using Dapper;
+using Microsoft.Extensions.Caching.Memory;
+using Npgsql;
+
+namespace Kanso.Api.Infrastructure.Auth;
+
+internal sealed record KnownUser(Guid Id, string Timezone);
+
+/// <summary>
+/// "Does this token's user still exist, and what is their zone?" answered from a short cache so an
+/// authenticated request costs no query. Deleting an account evicts it here at once; other
+/// instances drop their copy within <see cref="Ttl"/>.
+/// </summary>
+internal sealed class UserDirectory(NpgsqlDataSource db, IMemoryCache cache)
+{
+    public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(30);
+
+    private const string FindSql = "SELECT id, timezone FROM users WHERE id = @id";
+    private const string RememberZoneSql = "UPDATE users SET timezone = @timezone WHERE id = @id AND timezone <> @timezone";
+
+    public async ValueTask<KnownUser?> FindAsync(Guid id, CancellationToken ct)
+    {
+        if (cache.TryGetValue(Key(id), out KnownUser? known))
+        {
+            return known;
+        }
+
+        await using var connection = await db.OpenConnectionAsync(ct);
+        known = await connection.QuerySingleOrDefaultAsync<KnownUser>(new CommandDefinition(FindSql, new { id }, cancellationToken: ct));
+        if (known is not null)
+        {
+            cache.Set(Key(id), known, Ttl);
+        }
+
+        return known;
+    }
+
+    /// <summary>Stores the zone a client named, with one write only when it differs from the stored one.</summary>
+    public async ValueTask RememberZoneAsync(KnownUser user, string timezone, CancellationToken ct)
+    {
+        if (user.Timezone == timezone)
+        {
+            return;
+        }
+
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(RememberZoneSql, new { id = user.Id, timezone }, cancellationToken: ct));
+        cache.Set(Key(user.Id), user with { Timezone = timezone }, Ttl);
+    }
+
+    public void Forget(Guid id) => cache.Remove(Key(id));
+
+    private static string Key(Guid id) => $"user:{id:N}";
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Kanso.Api.Infrastructure.Errors;
+
+internal static class ErrorSetup
+{
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    public static IServiceCollection AddKansoErrors(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            var http = context.HttpContext;
+            problem.Extensions.Remove("traceId");
+            problem.Extensions["trace_id"] = Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier;
+            if (!problem.Extensions.TryGetValue("error", out var error) || error is null)
+            {
+                problem.Extensions["error"] = problem.Status == 400 && problem is HttpValidationProblemDetails
+                    ? "validation failed"
+                    : Problems.DefaultError(problem.Status);
+            }
+
+            problem.Detail ??= problem.Title;
+            problem.Instance ??= http.Request.Path;
+        });
+        services.AddExceptionHandler<KansoExceptionHandler>();
+
+        // Binding failures (malformed JSON, wrong types, wrong content type) are thrown, so the
+        // exception handler can say what was wrong instead of an empty 400.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        return services;
+    }
+
+    public static WebApplication UseKansoErrors(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = KansoExceptionHandler.StatusFor,
+            SuppressDiagnosticsCallback = context => KansoExceptionHandler.IsClientError(context.Exception),
+        });
+        app.UseStatusCodePages();
+        app.Use(RejectLargeBodies);
+        return app;
+    }
+
+    /// <summary>
+    /// A declared length over the limit is refused before anything is read. Kestrel's own limit
+    /// (set to the same size) catches chunked bodies while they are read.
+    /// </summary>
+    private static Task RejectLargeBodies(HttpContext context, RequestDelegate next)
+    {
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status413PayloadTooLarge,
+                    Title = "Payload too large",
+                    Detail = $"The request body is over {MaxBodyBytes} bytes.",
+                },
+            }).AsTask();
+        }
+
+        return next(context);
+    }
+}

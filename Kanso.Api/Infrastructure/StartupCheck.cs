@@ -1,0 +1,31 @@
+using Kanso.Api.Infrastructure.Auth;
+using Kanso.Api.Infrastructure.Database;
+
+namespace Kanso.Api.Infrastructure;
+
+/// <summary>
+/// Runs the options validators over the raw configuration before the host is built, so a missing or
+/// bad setting stops start-up with one line naming it instead of a host-failure stack trace.
+/// ValidateOnStart stays registered as the second line of defence.
+/// </summary>
+internal static class StartupCheck
+{
+    public static IReadOnlyList<string> Failures(IConfiguration configuration)
+    {
+        var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        var jwt = new JwtOptions();
+        try
+        {
+            configuration.GetSection(JwtOptions.SectionName).Bind(jwt);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return [$"A Jwt__* setting has the wrong format: {ex.InnerException?.Message ?? ex.Message}"];
+        }
+
+        return [
+            .. new DatabaseOptionsValidator().Validate(null, database).Failures ?? [],
+            .. new JwtOptionsValidator().Validate(null, jwt).Failures ?? [],
+        ];
+    }
+}

@@ -1,0 +1,52 @@
+using Kanso.Api.Features;
+using Kanso.Api.Infrastructure;
+using Kanso.Api.Infrastructure.Auth;
+using Kanso.Api.Infrastructure.Database;
+using Kanso.Api.Infrastructure.Errors;
+using Kanso.Api.Infrastructure.Json;
+using Kanso.Api.Infrastructure.OpenApi;
+using Kanso.Api.Infrastructure.Validation;
+using Microsoft.Extensions.Options;
+
+var builder = WebApplication.CreateBuilder(args);
+if (StartupCheck.Failures(builder.Configuration) is { Count: > 0 } failures)
+{
+    Console.Error.WriteLine($"Kanso cannot start: {string.Join(" ", failures)}");
+    return 1;
+}
+
+builder.WebHost.ConfigureKestrel(k =>
+{
+    k.AddServerHeader = false;
+    k.Limits.MaxRequestBodySize = ErrorSetup.MaxBodyBytes;
+});
+builder.Services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerOptions));
+builder.Services.AddKansoCore();
+builder.Services.AddKansoErrors();
+builder.Services.AddKansoDatabase();
+builder.Services.AddKansoAuth();
+builder.Services.AddKansoValidation();
+builder.Services.AddKansoOpenApi();
+
+var app = builder.Build();
+
+app.UseKansoErrors();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapKansoDocs();
+app.MapKansoApi();
+
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException ex)
+{
+    // One clear line naming the setting, not a stack trace.
+    Console.Error.WriteLine($"Kanso cannot start: {string.Join(" ", ex.Failures)}");
+    return 1;
+}
+
+/// <summary>Visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs the Kanso API on http://localhost:8080 with a local PostgreSQL (and Redis when redis-server
+# is installed), using development secrets. No Docker needed. Ctrl+C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_PORT="${KANSO_PG_PORT:-55432}"
+REDIS_PORT="${KANSO_REDIS_PORT:-56379}"
+API_URL="${KANSO_URL:-http://localhost:8080}"
+DATA="${KANSO_DATA:-/tmp/kanso-dev}"
+
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+find_pg_bin() {
+  command -v "$1" 2>/dev/null && return
+  ls -d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1
+}
+
+if [ -z "$(find_pg_bin initdb)" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+  else
+    echo "PostgreSQL binaries are missing: sudo apt-get install -y postgresql" >&2; exit 1
+  fi
+fi
+INITDB="$(find_pg_bin initdb)"; PG_CTL="$(dirname "$INITDB")/pg_ctl"; PSQL="$(command -v psql || echo "$(dirname "$INITDB")/psql")"
+
+mkdir -p "$DATA"
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$DATA"
+if [ ! -f "$DATA/pg/PG_VERSION" ]; then
+  as_pg "$INITDB" -D "$DATA/pg" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+fi
+if ! as_pg "$PG_CTL" -D "$DATA/pg" status >/dev/null 2>&1; then
+  as_pg "$PG_CTL" -D "$DATA/pg" -l "$DATA/pg.log" -w \
+    -o "-p $PG_PORT -k $DATA -c listen_addresses=127.0.0.1" start >/dev/null
+fi
+as_pg "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'kanso'" | grep -q 1 \
+  || as_pg "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE kanso" >/dev/null
+
+REDIS_CONFIG=""
+if command -v redis-server >/dev/null 2>&1; then
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null; then
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+      --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log" >/dev/null
+  fi
+  REDIS_CONFIG="127.0.0.1:$REDIS_PORT"
+fi
+
+cleanup() {
+  as_pg "$PG_CTL" -D "$DATA/pg" -m fast stop >/dev/null 2>&1 || true
+  [ -f "$DATA/redis.pid" ] && kill "$(cat "$DATA/redis.pid")" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=kanso"
+export Redis__Configuration="$REDIS_CONFIG"
+export Jwt__SigningKey="${Jwt__SigningKey:-development-only-signing-key-change-me-0123456789}"
+export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+
+echo "PostgreSQL: 127.0.0.1:$PG_PORT (data in $DATA/pg)"
+echo "Redis:      ${REDIS_CONFIG:-not installed (in-process rate limiting)}"
+echo "API:        $API_URL/api/v1   docs: $API_URL/scalar   OpenAPI: $API_URL/openapi/v1.json   health: $API_URL/health"
+dotnet run --project Kanso.Api -c Release --urls "$API_URL"
