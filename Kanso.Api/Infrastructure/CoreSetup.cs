@@ -12,6 +12,7 @@ internal static class CoreSetup
         services.AddSingleton<IClock>(SystemClock.Instance);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Passwords>();
+        services.AddSingleton<Background.StreakQueue>();
         services.AddScoped<TimezoneFilter>();
         services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.SectionName);
         services.AddSingleton<RedisConnection>();
