@@ -8,6 +8,11 @@ using Kanso.Api.Infrastructure.OpenApi;
 using Kanso.Api.Infrastructure.Validation;
 using Microsoft.Extensions.Options;
 
+if (args is ["healthcheck", ..])
+{
+    return await HealthProbe.RunAsync();
+}
+
 var builder = WebApplication.CreateBuilder(args);
 if (StartupCheck.Failures(builder.Configuration) is { Count: > 0 } failures)
 {
