@@ -55,7 +55,7 @@ trap cleanup EXIT INT TERM
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=kanso"
 export Redis__Configuration="$REDIS_CONFIG"
 export Jwt__SigningKey="${Jwt__SigningKey:-development-only-signing-key-change-me-0123456789}"
-export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
 
 echo "PostgreSQL: 127.0.0.1:$PG_PORT (data in $DATA/pg)"
 echo "Redis:      ${REDIS_CONFIG:-not installed (in-process rate limiting)}"
