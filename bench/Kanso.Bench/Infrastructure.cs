@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Kanso.Bench;
+
+/// <summary>The published API as a child process, with the rate limits raised (not switched off).</summary>
+internal sealed class ApiServer : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ApiServer(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public int Pid => _process.Id;
+
+    public static async Task<ApiServer> StartAsync(string dll, string postgres, string redis, string signingKey)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        psi.ArgumentList.Add("--urls");
+        psi.ArgumentList.Add($"http://127.0.0.1:{port}");
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        psi.Environment["ConnectionStrings__Postgres"] = postgres;
+        psi.Environment["Redis__Configuration"] = redis;
+        psi.Environment["Jwt__SigningKey"] = signingKey;
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var policy in new[] { "User", "Ip", "Login" })
+        {
+            psi.Environment[$"RateLimit__{policy}__Capacity"] = "1000000";
+            psi.Environment[$"RateLimit__{policy}__PerMinute"] = "1000000";
+        }
+
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine($"   [api] {e.Data}"); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine($"   [api] {e.Data}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var server = new ApiServer(process, new Uri($"http://127.0.0.1:{port}"));
+        using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        for (var i = 0; i < 600; i++)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The API exited with {process.ExitCode}.");
+            }
+
+            try
+            {
+                if ((await http.GetAsync("/health")).IsSuccessStatusCode)
+                {
+                    return server;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("The API did not become healthy.");
+    }
+
+    public double RssMegabytes() => ReadStatusKb("VmRSS:") / 1024.0;
+
+    public double PeakRssMegabytes() => ReadStatusKb("VmHWM:") / 1024.0;
+
+    private long ReadStatusKb(string field)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+}
+
+/// <summary>
+/// Seeds users × habits × entries spread over the last year with binary COPY, plus one large account
+/// for the initial-sync workload. Change numbers follow each user's write order, as the API stamps them.
+/// </summary>
+internal static class Seeder
+{
+    private static readonly string[] Zones = ["Europe/Rome", "America/New_York", "Asia/Tokyo", "UTC", "Australia/Sydney"];
+
+    public static async Task<Dataset> SeedAsync(string connectionString, int userCount, int habitsPerUser, int entriesPerHabit)
+    {
+        var sw = Stopwatch.StartNew();
+        await using var db = new NpgsqlConnection(connectionString);
+        await db.OpenAsync();
+        await using (var truncate = new NpgsqlCommand("TRUNCATE users CASCADE", db))
+        {
+            await truncate.ExecuteNonQueryAsync();
+        }
+
+        var now = DateTime.UtcNow;
+        var yearAgo = now.AddDays(-365);
+        var users = new List<BenchUser>(userCount);
+        var random = new Random(42);
+        for (var u = 0; u < userCount; u++)
+        {
+            var habits = Enumerable.Range(0, habitsPerUser).Select(_ => Guid.NewGuid()).ToList();
+            users.Add(new BenchUser(u, Guid.NewGuid(), $"bench-{u}@example.com", Zones[u % Zones.Length], habits));
+        }
+
+        var big = new BenchUser(userCount, Guid.NewGuid(), "bench-big@example.com", "Europe/Rome", Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToList());
+        var bigEntriesPerHabit = 1000;
+
+        var rowsPerUser = habitsPerUser + (habitsPerUser * entriesPerHabit);
+        await using (var writer = await db.BeginBinaryImportAsync("COPY users (id, email, password_hash, timezone, change_seq, created_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var user in users.Append(big))
+            {
+                var perUser = user == big ? big.Habits.Count * (1 + bigEntriesPerHabit) : rowsPerUser;
+                await writer.StartRowAsync();
+                await writer.WriteAsync(user.Id, NpgsqlDbType.Uuid);
+                await writer.WriteAsync(user.Email, NpgsqlDbType.Text);
+                await writer.WriteAsync("not-a-hash", NpgsqlDbType.Text);
+                await writer.WriteAsync(user.Timezone, NpgsqlDbType.Text);
+                await writer.WriteAsync((long)perUser, NpgsqlDbType.Bigint);
+                await writer.WriteAsync(yearAgo, NpgsqlDbType.TimestampTz);
+            }
+
+            await writer.CompleteAsync();
+        }
+
+        await using (var writer = await db.BeginBinaryImportAsync(
+            "COPY habits (user_id, id, title, type, target_value, frequency_type, sort_order, start_date, created_at, updated_at, version, change_seq) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var user in users.Append(big))
+            {
+                for (var h = 0; h < user.Habits.Count; h++)
+                {
+                    await writer.StartRowAsync();
+                    await writer.WriteAsync(user.Id, NpgsqlDbType.Uuid);
+                    await writer.WriteAsync(user.Habits[h], NpgsqlDbType.Uuid);
+                    await writer.WriteAsync($"Habit {h}", NpgsqlDbType.Text);
+                    await writer.WriteAsync("boolean", NpgsqlDbType.Text);
+                    await writer.WriteAsync(1.0, NpgsqlDbType.Double);
+                    await writer.WriteAsync("daily", NpgsqlDbType.Text);
+                    await writer.WriteAsync(h, NpgsqlDbType.Integer);
+                    await writer.WriteAsync(yearAgo, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(yearAgo, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(yearAgo, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(1, NpgsqlDbType.Integer);
+                    await writer.WriteAsync((long)(h + 1), NpgsqlDbType.Bigint);
+                }
+            }
+
+            await writer.CompleteAsync();
+        }
+
+        long total = 0;
+        await using (var writer = await db.BeginBinaryImportAsync(
+            "COPY habit_entries (user_id, id, habit_id, completion_date, value, created_at, updated_at, version, change_seq) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var user in users.Append(big))
+            {
+                var perHabit = user == big ? bigEntriesPerHabit : entriesPerHabit;
+                long seq = user.Habits.Count;
+                for (var h = 0; h < user.Habits.Count; h++)
+                {
+                    for (var e = 0; e < perHabit; e++)
+                    {
+                        var at = yearAgo.AddMinutes((long)e * 365 * 24 * 60 / perHabit + random.Next(0, 600));
+                        await writer.StartRowAsync();
+                        await writer.WriteAsync(user.Id, NpgsqlDbType.Uuid);
+                        await writer.WriteAsync(Guid.NewGuid(), NpgsqlDbType.Uuid);
+                        await writer.WriteAsync(user.Habits[h], NpgsqlDbType.Uuid);
+                        await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);
+                        await writer.WriteAsync(1.0, NpgsqlDbType.Double);
+                        await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);
+                        await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);
+                        await writer.WriteAsync(1, NpgsqlDbType.Integer);
+                        await writer.WriteAsync(++seq, NpgsqlDbType.Bigint);
+                        total++;
+                    }
+                }
+            }
+
+            await writer.CompleteAsync();
+        }
+
+        await using (var analyze = new NpgsqlCommand("VACUUM ANALYZE users; VACUUM ANALYZE habits; VACUUM ANALYZE habit_entries", db))
+        {
+            analyze.CommandTimeout = 600;
+            await analyze.ExecuteNonQueryAsync();
+        }
+
+        Console.WriteLine($"Seeded {userCount + 1} users, {total} entries in {sw.Elapsed.TotalSeconds:0} s");
+        return new Dataset(users, big, rowsPerUser, total, sw.Elapsed);
+    }
+}
+
+internal static class Report
+{
+    public static string Render(List<Measurement> rows, InitialSync initial, double peakRssMb, Dataset dataset, int seconds)
+    {
+        var s = new StringBuilder();
+        s.AppendLine("# Kanso benchmark results");
+        s.AppendLine();
+        s.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/run.sh`. Machine: {Environment.ProcessorCount} cores, {Math.Round(GcTotalGb())} GiB, {Os()}; load generator, API (Release, JWT checking and Redis rate limiting on with raised limits) and PostgreSQL 15 share the same cores over loopback.");
+        s.AppendLine(CultureInfo.InvariantCulture, $"Dataset: {dataset.Users.Count:N0} users × 10 habits × 200 entries over a year ({dataset.TotalEntries:N0} entries incl. one 20,000-row account), seeded in {dataset.SeedTime.TotalSeconds:0} s. Each workload: 3 s warm-up, {seconds} s measured.");
+        s.AppendLine();
+        s.AppendLine("| workload | connections | req/s | ops/s | p50 ms | p99 ms | errors | RSS MB |");
+        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var m in rows)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $"| {m.Name} | {m.Connections} | {m.RequestsPerSecond:N0} | {m.OpsPerSecond:N0} | {m.P50Ms:0.0} | {m.P99Ms:0.0} | {m.Errors} | {m.RssMb:0} |");
+        }
+
+        s.AppendLine();
+        s.AppendLine(CultureInfo.InvariantCulture, $"Initial sync of {initial.Rows:N0} rows in {initial.Pages} pages of 1,000: median {initial.MedianSeconds:0.00} s, best {initial.BestSeconds:0.00} s (5 rounds, one client).");
+        s.AppendLine();
+        s.AppendLine(CultureInfo.InvariantCulture, $"Peak RSS of the API process (VmHWM): {peakRssMb:0} MB.");
+        return s.ToString();
+    }
+
+    private static double GcTotalGb() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
+
+    private static string Os() => System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+}

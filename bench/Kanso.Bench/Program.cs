@@ -1,0 +1,339 @@
+// Kanso benchmark: seeds a realistic dataset, starts the API in Release, drives each workload
+// over loopback with a fixed number of connections, and writes bench/RESULTS.md.
+// Run through bench/run.sh, which starts PostgreSQL and Redis and publishes the API.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kanso.Bench;
+
+var pg = Env("KANSO_BENCH_POSTGRES");
+var redis = Env("KANSO_BENCH_REDIS");
+var apiDll = Env("KANSO_BENCH_API_DLL");
+var results = Env("KANSO_BENCH_RESULTS");
+var seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_SECONDS") ?? "15", CultureInfo.InvariantCulture);
+var users = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_USERS") ?? "2000", CultureInfo.InvariantCulture);
+const string SigningKey = "kanso-benchmark-signing-key-0123456789-abcdef";
+
+await using var api = await ApiServer.StartAsync(apiDll, pg, redis, SigningKey);
+Console.WriteLine($"API pid {api.Pid} on {api.BaseAddress}");
+
+var dataset = await Seeder.SeedAsync(pg, users, habitsPerUser: 10, entriesPerHabit: 200);
+var tokens = new Tokens(SigningKey);
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+{
+    BaseAddress = api.BaseAddress,
+    Timeout = TimeSpan.FromSeconds(30),
+};
+
+var rows = new List<Measurement>();
+var duration = TimeSpan.FromSeconds(seconds);
+
+// Pull: a delta of about 50 rows. Each bench user's cursor is found by paging the initial sync
+// up to 50 rows before the end.
+var pullUsers = dataset.Users.Take(256).ToArray();
+var deltaCursors = new string[pullUsers.Length];
+for (var i = 0; i < pullUsers.Length; i++)
+{
+    deltaCursors[i] = await Workloads.CursorBeforeEndAsync(http, tokens.For(pullUsers[i]), dataset.RowsPerUser - 50);
+}
+
+rows.Add(await LoadRunner.RunAsync("pull (delta of ~50 rows)", 64, duration, api, async (worker, n) =>
+{
+    var u = (worker * 7919 + n) % pullUsers.Length;
+    using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(deltaCursors[u])}&limit=500");
+    request.Headers.Authorization = tokens.Bearer(pullUsers[u]);
+    using var response = await http.SendAsync(request);
+    await Workloads.EnsureAsync(response, 200);
+    return 1;
+}));
+
+rows.Add(await LoadRunner.RunAsync("create entry", 64, duration, api, async (worker, n) =>
+{
+    var user = dataset.Users[(worker * 31 + n) % dataset.Users.Count];
+    var habit = user.Habits[n % user.Habits.Count];
+    using var request = Workloads.Json(HttpMethod.Post, "/api/v1/entries", new { id = Guid.NewGuid(), habit_id = habit, completion_date = DateTime.UtcNow.ToString("O"), value = 1 });
+    request.Headers.Authorization = tokens.Bearer(user);
+    using var response = await http.SendAsync(request);
+    await Workloads.EnsureAsync(response, 201);
+    return 1;
+}));
+
+// Update habit: each worker owns its (user, habit) pairs and carries their versions forward.
+var versions = new Dictionary<(int, Guid), int>();
+rows.Add(await LoadRunner.RunAsync("update habit (PUT with version)", 64, duration, api, async (worker, n) =>
+{
+    var user = dataset.Users[(worker + 64 * (n % 8)) % dataset.Users.Count];
+    var habit = user.Habits[worker % user.Habits.Count];
+    int version;
+    lock (versions)
+    {
+        version = versions.GetValueOrDefault((user.Index, habit), 1);
+    }
+
+    using var request = Workloads.Json(HttpMethod.Put, $"/api/v1/habits/{habit}", new { version, title = $"Habit {n}" });
+    request.Headers.Authorization = tokens.Bearer(user);
+    using var response = await http.SendAsync(request);
+    var body = await Workloads.EnsureAsync(response, 200);
+    lock (versions)
+    {
+        versions[(user.Index, habit)] = (int)body["version"]!;
+    }
+
+    return 1;
+}));
+
+rows.Add(await LoadRunner.RunAsync("push of 50 mutations (per mutation)", 16, duration, api, async (worker, n) =>
+{
+    var user = dataset.Users[(worker * 131 + n) % dataset.Users.Count];
+    var mutations = Enumerable.Range(0, 50).Select(i => new
+    {
+        mutation_id = Guid.NewGuid(),
+        op = "upsert_entry",
+        id = Guid.NewGuid(),
+        version = 0,
+        data = new { habit_id = user.Habits[i % user.Habits.Count], completion_date = DateTime.UtcNow.ToString("O"), value = 1 },
+    }).ToArray();
+    using var request = Workloads.Json(HttpMethod.Post, "/api/v1/sync/push", new { mutations });
+    request.Headers.Authorization = tokens.Bearer(user);
+    using var response = await http.SendAsync(request);
+    var body = await Workloads.EnsureAsync(response, 200);
+    var applied = body["results"]!.AsArray().Count(r => (string?)r!["status"] == "applied");
+    if (applied != 50)
+    {
+        throw new InvalidOperationException($"push applied {applied} of 50: {body.ToJsonString()[..Math.Min(500, body.ToJsonString().Length)]}");
+    }
+
+    return 50;
+}));
+
+var today = DateTime.UtcNow.Date;
+foreach (var days in new[] { 7, 365 })
+{
+    var start = today.AddDays(-(days - 1)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    var end = today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    rows.Add(await LoadRunner.RunAsync($"stats {days} days", 64, duration, api, async (worker, n) =>
+    {
+        var user = dataset.Users[(worker * 17 + n) % dataset.Users.Count];
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/stats/weekly?start_date={start}&end_date={end}");
+        request.Headers.Authorization = tokens.Bearer(user);
+        request.Headers.Add("X-Timezone", user.Timezone);
+        using var response = await http.SendAsync(request);
+        await Workloads.EnsureAsync(response, 200);
+        return 1;
+    }));
+}
+
+var initialSync = await Workloads.InitialSyncAsync(http, tokens.For(dataset.BigUser), rounds: 5);
+
+var peakRssMb = api.PeakRssMegabytes();
+var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds);
+Console.WriteLine(report);
+await File.WriteAllTextAsync(results, report);
+return 0;
+
+static string Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : throw new InvalidOperationException($"{name} is not set (run bench/run.sh).");
+
+namespace Kanso.Bench
+{
+    internal sealed record BenchUser(int Index, Guid Id, string Email, string Timezone, List<Guid> Habits);
+
+    internal sealed record Dataset(List<BenchUser> Users, BenchUser BigUser, int RowsPerUser, long TotalEntries, TimeSpan SeedTime);
+
+    internal sealed record Measurement(string Name, int Connections, double RequestsPerSecond, double OpsPerSecond, double P50Ms, double P99Ms, long Requests, long Errors, double RssMb);
+
+    internal sealed record InitialSync(int Rows, int Pages, double MedianSeconds, double BestSeconds);
+
+    internal sealed class Tokens(string key)
+    {
+        private readonly Dictionary<Guid, string> _cache = [];
+        private readonly Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler _handler = new();
+        private readonly Microsoft.IdentityModel.Tokens.SigningCredentials _credentials =
+            new(new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), "HS256");
+
+        public string For(BenchUser user)
+        {
+            lock (_cache)
+            {
+                if (!_cache.TryGetValue(user.Id, out var token))
+                {
+                    token = _handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+                    {
+                        Claims = new Dictionary<string, object> { ["sub"] = user.Id.ToString(), ["email"] = user.Email },
+                        Issuer = "kanso",
+                        Audience = "kanso-app",
+                        Expires = DateTime.UtcNow.AddHours(6),
+                        SigningCredentials = _credentials,
+                    });
+                    _cache[user.Id] = token;
+                }
+
+                return token;
+            }
+        }
+
+        public AuthenticationHeaderValue Bearer(BenchUser user) => new("Bearer", For(user));
+    }
+
+    internal static class Workloads
+    {
+        public static HttpRequestMessage Json(HttpMethod method, string url, object body) =>
+            new(method, url) { Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json") };
+
+        public static async Task<JsonNode> EnsureAsync(HttpResponseMessage response, int status)
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            if ((int)response.StatusCode != status)
+            {
+                throw new InvalidOperationException($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: expected {status}, got {(int)response.StatusCode}: {text[..Math.Min(400, text.Length)]}");
+            }
+
+            return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
+        }
+
+        /// <summary>Pages the initial sync until <paramref name="rows"/> rows are behind the cursor.</summary>
+        public static async Task<string> CursorBeforeEndAsync(HttpClient http, string token, int rows)
+        {
+            string? cursor = null;
+            var seen = 0;
+            while (seen < rows)
+            {
+                var limit = Math.Min(1000, rows - seen);
+                var body = await PullAsync(http, token, cursor, limit);
+                seen += body["habits"]!.AsArray().Count + body["entries"]!.AsArray().Count;
+                cursor = (string)body["cursor"]!;
+                if (!(bool)body["has_more"]!)
+                {
+                    break;
+                }
+            }
+
+            return cursor!;
+        }
+
+        public static async Task<JsonNode> PullAsync(HttpClient http, string token, string? cursor, int limit)
+        {
+            var url = cursor is null ? $"/api/v1/sync/pull?limit={limit}" : $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(cursor)}&limit={limit}";
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request);
+            return await EnsureAsync(response, 200);
+        }
+
+        /// <summary>A new device's first sync: every live row of a large account, pages of 1,000.</summary>
+        public static async Task<InitialSync> InitialSyncAsync(HttpClient http, string token, int rounds)
+        {
+            var times = new List<double>();
+            int rowCount = 0, pages = 0;
+            for (var r = 0; r < rounds; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                string? cursor = null;
+                rowCount = 0;
+                pages = 0;
+                while (true)
+                {
+                    var body = await PullAsync(http, token, cursor, 1000);
+                    pages++;
+                    rowCount += body["habits"]!.AsArray().Count + body["entries"]!.AsArray().Count;
+                    cursor = (string)body["cursor"]!;
+                    if (!(bool)body["has_more"]!)
+                    {
+                        break;
+                    }
+                }
+
+                times.Add(sw.Elapsed.TotalSeconds);
+            }
+
+            times.Sort();
+            return new InitialSync(rowCount, pages, times[times.Count / 2], times[0]);
+        }
+    }
+
+    internal static class LoadRunner
+    {
+        /// <summary>
+        /// <paramref name="connections"/> workers each send one request at a time for the warm-up and
+        /// then the measured duration; latencies are those of the measured part.
+        /// </summary>
+        public static async Task<Measurement> RunAsync(string name, int connections, TimeSpan duration, ApiServer api, Func<int, int, Task<int>> operation)
+        {
+            Console.WriteLine($"-> {name}: {connections} connections, {duration.TotalSeconds:0}s (+3s warm-up)");
+            var warmUpEnd = Stopwatch.GetTimestamp() + (long)(3 * Stopwatch.Frequency);
+            var end = warmUpEnd + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+            var latencies = new List<double>[connections];
+            var ops = new long[connections];
+            var errors = new long[connections];
+            var rssSamples = new List<double>();
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    rssSamples.Add(api.RssMegabytes());
+                    await Task.Delay(250);
+                }
+            });
+
+            var workers = Enumerable.Range(0, connections).Select(w => Task.Run(async () =>
+            {
+                latencies[w] = new List<double>(4096);
+                var n = 0;
+                while (true)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    if (started >= end)
+                    {
+                        return;
+                    }
+
+                    int done;
+                    try
+                    {
+                        done = await operation(w, n++);
+                    }
+                    catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TaskCanceledException)
+                    {
+                        if (Interlocked.Increment(ref errors[w]) == 1 && w == 0)
+                        {
+                            Console.WriteLine($"   error: {ex.Message}");
+                        }
+
+                        continue;
+                    }
+
+                    if (started >= warmUpEnd)
+                    {
+                        latencies[w].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                        ops[w] += done;
+                    }
+                }
+            })).ToArray();
+            await Task.WhenAll(workers);
+            sampling.Cancel();
+            await sampler;
+
+            var all = latencies.SelectMany(l => l).ToArray();
+            Array.Sort(all);
+            var seconds = duration.TotalSeconds;
+            var m = new Measurement(
+                name,
+                connections,
+                all.Length / seconds,
+                ops.Sum() / seconds,
+                Percentile(all, 0.50),
+                Percentile(all, 0.99),
+                all.Length,
+                errors.Sum(),
+                rssSamples.Count == 0 ? 0 : rssSamples.Max());
+            Console.WriteLine($"   {m.RequestsPerSecond:0} req/s, {m.OpsPerSecond:0} ops/s, p50 {m.P50Ms:0.0} ms, p99 {m.P99Ms:0.0} ms, errors {m.Errors}, RSS {m.RssMb:0} MB");
+            return m;
+        }
+
+        private static double Percentile(double[] sorted, double p) =>
+            sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    }
+}
