@@ -2,8 +2,10 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 
 namespace Kanso.Api.Infrastructure.RateLimiting;
 
@@ -46,6 +48,15 @@ internal static class RateLimitSetup
                 }
             }
         });
+        services.Configure<OpenApiOptions>("v1", o => o.AddOperationTransformer((operation, context, _) =>
+        {
+            if (context.Description.ActionDescriptor.EndpointMetadata.OfType<PerUserRateLimit>().Any())
+            {
+                DocumentHeaders(operation);
+            }
+
+            return Task.CompletedTask;
+        }));
         return services;
     }
 
@@ -80,6 +91,31 @@ internal static class RateLimitSetup
     /// <summary>Also a token bucket per email in the JSON body (login, against password guessing).</summary>
     public static RouteHandlerBuilder RequirePerEmailRateLimit(this RouteHandlerBuilder builder) =>
         builder.WithMetadata(PerEmailRateLimit.Instance);
+
+    private static void DocumentHeaders(OpenApiOperation operation)
+    {
+        foreach (var (status, response) in operation.Responses ?? [])
+        {
+            if (response is not OpenApiResponse concrete)
+            {
+                continue;
+            }
+
+            concrete.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            concrete.Headers["RateLimit-Policy"] = Header(JsonSchemaType.String, "Buckets this request drew from (IETF draft), e.g. \"user\";q=120;w=60: capacity q, seconds w to refill from empty.");
+            concrete.Headers["RateLimit"] = Header(JsonSchemaType.String, "Their state (IETF draft), e.g. \"user\";r=119;t=1: r tokens left, t seconds until full.");
+            concrete.Headers["X-RateLimit-Limit"] = Header(JsonSchemaType.Integer, "Capacity of the binding bucket.");
+            concrete.Headers["X-RateLimit-Remaining"] = Header(JsonSchemaType.Integer, "Tokens left in the binding bucket.");
+            concrete.Headers["X-RateLimit-Reset"] = Header(JsonSchemaType.Integer, "Seconds until the binding bucket is full.");
+            if (status == "429")
+            {
+                concrete.Headers["Retry-After"] = Header(JsonSchemaType.Integer, "Seconds until a request can succeed.");
+            }
+        }
+    }
+
+    private static OpenApiHeader Header(JsonSchemaType type, string description) =>
+        new() { Description = description, Schema = new OpenApiSchema { Type = type } };
 
     private static ValueTask WriteRejectionAsync(OnRejectedContext context, CancellationToken ct)
     {
