@@ -48,6 +48,17 @@ public abstract class RateLimitTest(ApiFixture fixture) : ApiTest(fixture)
         return settings;
     }
 
+    /// <summary>Two hosts on the private Redis, both connected to it, and one user's client on each.</summary>
+    protected async Task<(KansoApiFactory A, KansoApiFactory B, HttpClient ClientA, HttpClient ClientB)> TwoHostsAsync(Dictionary<string, string?> settings)
+    {
+        var a = Host(settings);
+        var b = Host(settings);
+        await RedisStateAsync(a, "connected");
+        await RedisStateAsync(b, "connected");
+        var user = await CreateUserAsync();
+        return (a, b, ClientFor(a, user.Id, user.Email), ClientFor(b, user.Id, user.Email));
+    }
+
     /// <summary>A new user in the database and a client of <paramref name="host"/> carrying their token.</summary>
     protected async Task<HttpClient> UserClientAsync(KansoApiFactory host)
     {

@@ -59,14 +59,7 @@ public sealed class RateLimitingTests(ApiFixture fixture) : RateLimitTest(fixtur
     [Fact]
     public async Task Two_hosts_share_one_bucket()
     {
-        var settings = Limits("User", 4, 1);
-        var a = Host(settings);
-        var b = Host(settings);
-        await RedisStateAsync(a, "connected");
-        await RedisStateAsync(b, "connected");
-        var user = await CreateUserAsync();
-        var clientA = ClientFor(a, user.Id, user.Email);
-        var clientB = ClientFor(b, user.Id, user.Email);
+        var (_, _, clientA, clientB) = await TwoHostsAsync(Limits("User", 4, 1));
 
         var remaining = new List<string?>();
         foreach (var client in new[] { clientA, clientB, clientA, clientB })

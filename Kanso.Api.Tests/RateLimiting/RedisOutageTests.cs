@@ -17,13 +17,7 @@ public sealed class RedisOutageTests(ApiFixture fixture) : RateLimitTest(fixture
     [Fact]
     public async Task Every_request_is_answered_while_redis_is_down_and_shared_limiting_resumes_when_it_returns()
     {
-        var settings = Limits("User", 6, 1);
-        var a = Host(settings);
-        var b = Host(settings);
-        await RedisStateAsync(a, "connected");
-        await RedisStateAsync(b, "connected");
-        var user = await CreateUserAsync();
-        var (clientA, clientB) = (ClientFor(a, user.Id, user.Email), ClientFor(b, user.Id, user.Email));
+        var (a, b, clientA, clientB) = await TwoHostsAsync(Limits("User", 6, 1));
         await (await clientA.GetAsync(Url)).ShouldBeAsync(200);
         var shared = await clientB.GetAsync(Url);
 

@@ -39,15 +39,18 @@ internal sealed class TokenBuckets(RedisConnection redis, RedisTokenBuckets shar
             return local.Take(policy, key);
         }
 
+        var call = shared.TakeAsync(multiplexer, policy, key);
         try
         {
-            var decision = await shared.TakeAsync(multiplexer, policy, key).WaitAsync(RedisTimeout, time, ct);
+            var decision = await call.WaitAsync(RedisTimeout, time, ct);
             UseShared();
             return decision;
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
             // Whatever went wrong (timeout, connection, server error), this request is answered locally.
+            // A call left behind by the timeout may still fail later; its error is observed, not raised.
+            _ = call.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             Interlocked.Exchange(ref _skipRedisUntil, time.GetTimestamp() + (long)(RedisBackoff.TotalSeconds * time.TimestampFrequency));
             UseLocal($"Redis did not answer ({ex.GetType().Name}: {ex.Message})", LogLevel.Warning);
             return local.Take(policy, key);
