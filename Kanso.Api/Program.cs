@@ -5,6 +5,7 @@ using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Json;
 using Kanso.Api.Infrastructure.OpenApi;
+using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Validation;
 using Microsoft.Extensions.Options;
 
@@ -32,11 +33,14 @@ builder.Services.AddKansoDatabase();
 builder.Services.AddKansoAuth();
 builder.Services.AddKansoValidation();
 builder.Services.AddKansoOpenApi();
+builder.Services.AddKansoRateLimiting();
 
 var app = builder.Build();
 
+app.UseKansoForwardedHeaders();
 app.UseKansoErrors();
 app.UseAuthentication();
+app.UseKansoRateLimiting();
 app.UseAuthorization();
 app.MapKansoDocs();
 app.MapKansoApi();

@@ -54,6 +54,20 @@ public sealed class StartupTests(ApiFixture fixture)
         Assert.Contains("Jwt__SigningKey", stderr);
     }
 
+    [Fact]
+    public async Task Bad_rate_limit_stops_start_up_naming_it()
+    {
+        var (exitCode, _, stderr) = await RunApiAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Postgres"] = fixture.ConnectionString,
+            ["Jwt__SigningKey"] = KansoApiFactory.SigningKey,
+            ["RateLimit__User__Capacity"] = "0",
+        });
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("RateLimit__User__Capacity", stderr);
+    }
+
     private async Task<string> CreateEmptyDatabaseAsync()
     {
         var name = $"kanso_{Guid.NewGuid():N}";
@@ -68,7 +82,7 @@ public sealed class StartupTests(ApiFixture fixture)
         psi.ArgumentList.Add(typeof(Program).Assembly.Location);
         psi.ArgumentList.Add("--urls");
         psi.ArgumentList.Add($"http://127.0.0.1:{Shell.FreePort()}");
-        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || k.StartsWith("Jwt__", StringComparison.Ordinal)).ToList())
+        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || k.StartsWith("Jwt__", StringComparison.Ordinal) || k.StartsWith("RateLimit__", StringComparison.Ordinal)).ToList())
         {
             psi.Environment.Remove(key);
         }

@@ -1,4 +1,5 @@
 using Kanso.Api.Infrastructure.Auth;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -27,11 +28,47 @@ public sealed class KansoApiFactory(string postgres, string? redis, IDictionary<
         builder.UseSetting("Jwt:Issuer", "kanso");
         builder.UseSetting("Jwt:Audience", "kanso-app");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+
+        // Generous buckets, so tests never meet 429 by accident; rate-limit tests set small ones.
+        foreach (var bucket in new[] { "User", "Ip", "Login" })
+        {
+            builder.UseSetting($"RateLimit:{bucket}:Capacity", "1000000");
+            builder.UseSetting($"RateLimit:{bucket}:PerMinute", "1000000");
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureTestServices(services => services.AddSingleton<IClock>(Clock));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<IClock>(Clock);
+            services.AddSingleton<IStartupFilter, TestPeerAddress>();
+        });
     }
+}
+
+/// <summary>
+/// The test server has no TCP peer (RemoteIpAddress is null); a request may name one in
+/// <see cref="Header"/>, as if it came from that address. It runs before the app's own pipeline, so
+/// forwarded headers and rate limiting see it like a real connection's address.
+/// </summary>
+public sealed class TestPeerAddress : IStartupFilter
+{
+    public const string Header = "X-Test-Peer";
+
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use((context, nextMiddleware) =>
+        {
+            if (context.Request.Headers[Header] is [{ } peer])
+            {
+                context.Connection.RemoteIpAddress = System.Net.IPAddress.Parse(peer);
+            }
+
+            return nextMiddleware(context);
+        });
+        next(app);
+    };
 }

@@ -3,6 +3,7 @@ using Kanso.Api.Features.GetHealth;
 using Kanso.Api.Features.Login;
 using Kanso.Api.Features.Register;
 using Kanso.Api.Features.ValidateToken;
+using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Time;
 
 namespace Kanso.Api.Features;
@@ -17,6 +18,7 @@ internal static class KansoEndpoints
 
         var api = app.MapGroup(BasePath)
             .RequireAuthorization()
+            .RequirePerUserRateLimit()
             .AddEndpointFilter<TimezoneFilter>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -1,5 +1,6 @@
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Database;
+using Kanso.Api.Infrastructure.RateLimiting;
 
 namespace Kanso.Api.Infrastructure;
 
@@ -23,9 +24,12 @@ internal static class StartupCheck
             return [$"A Jwt__* setting has the wrong format: {ex.InnerException?.Message ?? ex.Message}"];
         }
 
+        var rateLimit = new RateLimitOptions();
+        rateLimit.ReadFrom(configuration);
         return [
             .. new DatabaseOptionsValidator().Validate(null, database).Failures ?? [],
             .. new JwtOptionsValidator().Validate(null, jwt).Failures ?? [],
+            .. new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? [],
         ];
     }
 }

@@ -2,6 +2,7 @@ using Dapper;
 using FluentValidation;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
+using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using NodaTime;
@@ -18,6 +19,7 @@ internal static class LoginEndpoint
             .WithSummary("Exchanges email and password for a JWT. Any bad credential is the same 401, in similar time.")
             .WithTags("Auth")
             .AllowAnonymous()
+            .RequirePerEmailRateLimit()
             .Validate<LoginRequest>();
         return group;
     }
