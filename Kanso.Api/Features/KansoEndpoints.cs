@@ -1,6 +1,16 @@
+using Kanso.Api.Features.CreateEntry;
+using Kanso.Api.Features.CreateHabit;
 using Kanso.Api.Features.DeleteAccount;
+using Kanso.Api.Features.DeleteEntry;
+using Kanso.Api.Features.DeleteHabit;
+using Kanso.Api.Features.GetEntry;
+using Kanso.Api.Features.GetHabit;
 using Kanso.Api.Features.GetHealth;
+using Kanso.Api.Features.ListEntries;
+using Kanso.Api.Features.ListHabits;
 using Kanso.Api.Features.Login;
+using Kanso.Api.Features.PushEntry;
+using Kanso.Api.Features.PushHabit;
 using Kanso.Api.Features.Register;
 using Kanso.Api.Features.ValidateToken;
 using Kanso.Api.Infrastructure.RateLimiting;
@@ -29,6 +39,16 @@ internal static class KansoEndpoints
         api.MapLogin();
         api.MapValidateToken();
         api.MapDeleteAccount();
+        api.MapCreateHabit();
+        api.MapListHabits();
+        api.MapGetHabit();
+        api.MapPushHabit();
+        api.MapDeleteHabit();
+        api.MapCreateEntry();
+        api.MapListEntries();
+        api.MapGetEntry();
+        api.MapPushEntry();
+        api.MapDeleteEntry();
         return app;
     }
 }

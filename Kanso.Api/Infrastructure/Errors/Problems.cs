@@ -24,6 +24,14 @@ internal static class Problems
     public static ProblemHttpResult Invalid(string field, string message) =>
         Create(StatusCodes.Status400BadRequest, "validation failed", message, new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
 
+    /// <summary>400 with several field-level messages in <c>errors</c>: the same answer as the validation filter.</summary>
+    public static ValidationProblem Validation(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(
+            errors,
+            detail: string.Join(" ", errors.Values.SelectMany(m => m).Distinct().Take(5)),
+            title: "Validation failed",
+            extensions: new Dictionary<string, object?> { ["error"] = "validation failed" });
+
     /// <summary>The short lowercase reason earlier clients read from <c>error</c>, by status.</summary>
     public static string DefaultError(int? status) => status switch
     {

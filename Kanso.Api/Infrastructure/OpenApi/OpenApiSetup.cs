@@ -11,6 +11,8 @@ internal static class OpenApiSetup
     public static IServiceCollection AddKansoOpenApi(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
+            options.CreateSchemaReferenceId = WireSchemas.ReferenceId;
+            options.AddSchemaTransformer(WireSchemas.TransformAsync);
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo

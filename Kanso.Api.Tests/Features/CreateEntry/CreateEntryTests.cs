@@ -1,0 +1,178 @@
+using System.Net.Http.Json;
+using Dapper;
+using Kanso.Api.Tests.Infrastructure;
+
+namespace Kanso.Api.Tests.Features.CreateEntry;
+
+public sealed class CreateEntryTests(ApiFixture fixture) : ApiTest(fixture)
+{
+    [Fact]
+    public async Task Created_with_version_1_value_1_and_every_contract_field()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+
+        var response = await user.Client.PostAsJsonAsync("/api/v1/entries", new { habit_id = habit, completion_date = "2026-03-08T07:00:00.1234567+01:00" });
+
+        var body = (await response.ShouldBeAsync(201)).AsObject();
+        Assert.Equal(["id", "habit_id", "completion_date", "value", "notes", "version", "created_at", "updated_at", "deleted_at"], body.Select(p => p.Key));
+        Assert.Equal($"/api/v1/entries/{body["id"]}", response.Headers.Location?.ToString());
+        Assert.Equal((habit.ToString(), "2026-03-08T06:00:00.123456Z", 1d, 1), ((string?)body["habit_id"], (string?)body["completion_date"], (double)body["value"]!, (int)body["version"]!));
+        Assert.Null(body["notes"]);
+        Assert.Null(body["deleted_at"]);
+        Assert.Equal((string?)body["created_at"], (string?)body["updated_at"]);
+    }
+
+    [Fact]
+    public async Task Created_with_the_client_id_value_and_notes()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync(new { title = "Pages", type = "numeric", target_value = 20 });
+        var id = Guid.NewGuid();
+
+        var response = await user.Client.PostAsJsonAsync("/api/v1/entries", new { id, habit_id = habit, completion_date = "2026-03-08T07:00:00Z", value = 12.5, notes = "chapter 3" });
+
+        var body = await response.ShouldBeAsync(201);
+        Assert.Equal((id.ToString(), 12.5, "chapter 3"), ((string?)body["id"], (double)body["value"]!, (string?)body["notes"]));
+    }
+
+    [Fact]
+    public async Task Created_marking_the_habit_streak_dirty_under_the_users_change_number()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+
+        var entry = await user.Client.CreateEntryIdAsync(habit);
+
+        await using var db = await OpenDatabaseAsync();
+        Assert.True(await db.ExecuteScalarAsync<bool>("SELECT streak_dirty FROM habits WHERE id = @habit", new { habit }));
+        Assert.Equal((2L, 2L), await db.QuerySingleAsync<(long, long)>(
+            "SELECT e.change_seq, u.change_seq FROM habit_entries e JOIN users u ON u.id = e.user_id WHERE e.id = @entry", new { entry }));
+    }
+
+    [Fact]
+    public async Task Ok_with_the_stored_copy_and_nothing_changed_when_the_create_is_retried()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+        var id = Guid.NewGuid();
+        var created = await (await user.Client.PostAsJsonAsync("/api/v1/entries", new { id, habit_id = habit, completion_date = "2026-03-08T07:00:00Z" })).ShouldBeAsync(201);
+
+        var retried = await user.Client.PostAsJsonAsync("/api/v1/entries", new { id, habit_id = habit, completion_date = "2026-03-09T07:00:00Z", value = 5 });
+
+        Assert.Equal(created.ToJsonString(), (await retried.ShouldBeAsync(200)).ToJsonString());
+        await using var db = await OpenDatabaseAsync();
+        Assert.Equal(1, await db.ExecuteScalarAsync<int>("SELECT count(*) FROM habit_entries"));
+        Assert.Equal(2, await db.ExecuteScalarAsync<long>("SELECT change_seq FROM users WHERE id = @id", new { id = user.Id }));
+    }
+
+    [Fact]
+    public async Task Ok_with_the_tombstone_when_the_id_was_deleted()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+        var id = await user.Client.CreateEntryIdAsync(habit);
+        await user.Client.DeleteAsync($"/api/v1/entries/{id}");
+
+        var response = await user.Client.PostAsJsonAsync("/api/v1/entries", new { id, habit_id = habit, completion_date = "2026-03-08T07:00:00Z" });
+
+        Assert.NotNull((string?)(await response.ShouldBeAsync(200))["deleted_at"]);
+    }
+
+    [Fact]
+    public async Task Created_as_separate_records_when_two_users_use_the_same_id()
+    {
+        var alice = await CreateUserAsync();
+        var bob = await CreateUserAsync();
+        var aliceHabit = await alice.Client.CreateHabitIdAsync();
+        var bobHabit = await bob.Client.CreateHabitIdAsync();
+        var id = Guid.NewGuid();
+
+        var forAlice = await alice.Client.PostAsJsonAsync("/api/v1/entries", new { id, habit_id = aliceHabit, completion_date = "2026-03-08T07:00:00Z", value = 1 });
+        var forBob = await bob.Client.PostAsJsonAsync("/api/v1/entries", new { id, habit_id = bobHabit, completion_date = "2026-03-08T07:00:00Z", value = 2 });
+
+        await forAlice.ShouldBeAsync(201);
+        await forBob.ShouldBeAsync(201);
+        Assert.Equal(1, (double)(await (await alice.Client.GetAsync($"/api/v1/entries/{id}")).ShouldBeAsync(200))["value"]!);
+        Assert.Equal(2, (double)(await (await bob.Client.GetAsync($"/api/v1/entries/{id}")).ShouldBeAsync(200))["value"]!);
+    }
+
+    [Fact]
+    public async Task Not_found_and_nothing_written_when_the_habit_is_another_users()
+    {
+        var alice = await CreateUserAsync();
+        var bob = await CreateUserAsync();
+        var habit = await alice.Client.CreateHabitIdAsync();
+
+        var response = await bob.Client.PostAsJsonAsync("/api/v1/entries", new { habit_id = habit, completion_date = "2026-03-08T07:00:00Z" });
+
+        await response.ShouldBeProblemAsync(404, "habit not found");
+        await using var db = await OpenDatabaseAsync();
+        Assert.Equal(0, await db.ExecuteScalarAsync<int>("SELECT count(*) FROM habit_entries"));
+        Assert.False(await db.ExecuteScalarAsync<bool>("SELECT streak_dirty FROM habits WHERE id = @habit", new { habit }));
+    }
+
+    [Fact]
+    public async Task Not_found_when_the_habit_is_deleted()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+        await user.Client.DeleteAsync($"/api/v1/habits/{habit}");
+
+        var response = await user.Client.PostAsJsonAsync("/api/v1/entries", new { habit_id = habit, completion_date = "2026-03-08T07:00:00Z" });
+
+        await response.ShouldBeProblemAsync(404, "habit not found");
+    }
+
+    [Fact]
+    public async Task Not_found_when_the_habit_does_not_exist()
+    {
+        var user = await CreateUserAsync();
+
+        var response = await user.Client.PostAsJsonAsync("/api/v1/entries", new { habit_id = Guid.NewGuid(), completion_date = "2026-03-08T07:00:00Z" });
+
+        await response.ShouldBeProblemAsync(404, "habit not found");
+    }
+
+    [Theory]
+    [InlineData("""{"completion_date":"2026-03-08T07:00:00Z"}""", "habit_id")]
+    [InlineData("""{"habit_id":"HABIT"}""", "completion_date")]
+    [InlineData("""{"habit_id":"HABIT","completion_date":null}""", "completion_date")]
+    [InlineData("""{"habit_id":"HABIT","completion_date":"2026-03-08T07:00:00Z","value":null}""", "value")]
+    [InlineData("""{"habit_id":"HABIT","completion_date":"2026-03-08T07:00:00Z","value":1000001}""", "value")]
+    [InlineData("""{"habit_id":"HABIT","completion_date":"2026-03-08T07:00:00Z","notes":null}""", "notes")]
+    public async Task Bad_request_with_the_field_when_the_entry_is_invalid(string json, string field)
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+
+        var response = await user.Client.PostAsync("/api/v1/entries", RecordApi.Json(json.Replace("HABIT", habit.ToString())));
+
+        var body = await response.ShouldBeProblemAsync(400, "validation failed");
+        Assert.Equal([field], body["errors"]!.AsObject().Select(p => p.Key));
+    }
+
+    [Theory]
+    [InlineData("""{"habit_id":"HABIT","completion_date":"2026-03-08T07:00:00"}""", "completion_date")]
+    [InlineData("""{"habit_id":"HABIT","completion_date":"2026-03-08"}""", "completion_date")]
+    [InlineData("""{"habit_id":"HABIT","completion_date":"2026-03-08T07:00:00Z","value":"1"}""", "value")]
+    [InlineData("""{"habit_id":"nope","completion_date":"2026-03-08T07:00:00Z"}""", "habit_id")]
+    public async Task Bad_request_naming_the_field_when_a_value_has_the_wrong_type(string json, string field)
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+
+        var response = await user.Client.PostAsync("/api/v1/entries", RecordApi.Json(json.Replace("HABIT", habit.ToString())));
+
+        var body = await response.ShouldBeProblemAsync(400, "invalid json");
+        Assert.NotNull(body["errors"]![field]);
+    }
+
+    [Fact]
+    public async Task Unauthorized_without_a_token()
+    {
+        var response = await Anonymous().PostAsJsonAsync("/api/v1/entries", new { habit_id = Guid.NewGuid(), completion_date = "2026-03-08T07:00:00Z" });
+
+        await response.ShouldBeProblemAsync(401);
+    }
+}
