@@ -42,6 +42,15 @@ public sealed class ErrorPipelineTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task Bad_request_saying_a_body_is_required_when_it_is_empty()
+    {
+        var response = await Anonymous().PostAsync("/api/v1/auth/register", new StringContent("", Encoding.UTF8, "application/json"));
+
+        var body = await response.ShouldBeProblemAsync(400);
+        Assert.Equal("A JSON body is required.", (string?)body["detail"]);
+    }
+
+    [Fact]
     public async Task Unsupported_media_type_for_text_plain()
     {
         var response = await Anonymous().PostAsync("/api/v1/auth/register", new StringContent("email=a@example.com", Encoding.UTF8, "text/plain"));

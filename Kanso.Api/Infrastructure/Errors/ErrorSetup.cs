@@ -7,6 +7,8 @@ internal static class ErrorSetup
 {
     public const int MaxBodyBytes = 1024 * 1024;
 
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+
     public static IServiceCollection AddKansoErrors(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
@@ -27,6 +29,14 @@ internal static class ErrorSetup
         });
         services.AddExceptionHandler<KansoExceptionHandler>();
 
+        // No request hangs: past this the request is cancelled and answered 503 (problem details,
+        // written by the status-code pages), whatever it was waiting for.
+        services.AddRequestTimeouts(o => o.DefaultPolicy = new Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy
+        {
+            Timeout = RequestTimeout,
+            TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
+        });
+
         // Binding failures (malformed JSON, wrong types, wrong content type) are thrown, so the
         // exception handler can say what was wrong instead of an empty 400.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -42,6 +52,7 @@ internal static class ErrorSetup
         });
         app.UseStatusCodePages();
         app.Use(RejectLargeBodies);
+        app.UseRequestTimeouts();
         return app;
     }
 

@@ -89,8 +89,15 @@ internal sealed class KansoExceptionHandler(IProblemDetailsService problems, ILo
         return $"Invalid JSON at {where}: {reason}";
     }
 
-    // Framework messages for binding failures name parameters, not internals; keep them short.
-    private static string ClientMessage(BadHttpRequestException bad) => bad.Message.Length <= 300 ? bad.Message : bad.Message[..300];
+    // The framework's binding messages speak of C# parameters and services; say what the client can fix.
+    private static string ClientMessage(BadHttpRequestException bad) => bad.Message switch
+    {
+        var m when m.Contains("body", StringComparison.OrdinalIgnoreCase) => "A JSON body is required.",
+        var m when m.Contains("query string", StringComparison.OrdinalIgnoreCase) || m.Contains("route", StringComparison.OrdinalIgnoreCase)
+            => "A query or route parameter is missing or has the wrong format.",
+        var m when m.Contains("header", StringComparison.OrdinalIgnoreCase) => "A request header has the wrong format.",
+        _ => "The request is malformed.",
+    };
 
     private static string Title(int status) => status switch
     {
