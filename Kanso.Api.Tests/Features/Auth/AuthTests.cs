@@ -57,6 +57,15 @@ public sealed class AuthTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task Bad_request_when_the_password_is_missing()
+    {
+        var response = await Anonymous().PostAsJsonAsync("/api/v1/auth/register", new { email = "someone@example.com" });
+
+        var body = await response.ShouldBeProblemAsync(400, "validation failed");
+        Assert.NotNull(body["errors"]!["password"]);
+    }
+
+    [Fact]
     public async Task Same_answer_for_unknown_email_and_wrong_password()
     {
         var client = Anonymous();

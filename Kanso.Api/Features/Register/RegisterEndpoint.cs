@@ -45,7 +45,7 @@ internal sealed class RegisterValidator : AbstractValidator<RegisterRequest>
     {
         RuleFor(x => x.Email).NotEmpty().Must(EmailAddress.IsValid).WithMessage("'email' must be a valid email address.");
         RuleFor(x => x.Password).NotEmpty()
-            .Must(p => StringRules.CodePoints(p!) is >= 8 and <= 128).When(x => x.Password is not null)
+            .Must(p => p is not null && StringRules.CodePoints(p) is >= 8 and <= 128)
             .WithMessage("'password' must be 8 to 128 characters.");
     }
 }
