@@ -1,5 +1,6 @@
 using Kanso.Api.Features.DeleteAccount;
 using Kanso.Api.Features.GetHealth;
+using Kanso.Api.Features.GetStats;
 using Kanso.Api.Features.Login;
 using Kanso.Api.Features.Register;
 using Kanso.Api.Features.ValidateToken;
@@ -27,6 +28,7 @@ internal static class KansoEndpoints
         api.MapLogin();
         api.MapValidateToken();
         api.MapDeleteAccount();
+        api.MapGetStats();
         return app;
     }
 }
