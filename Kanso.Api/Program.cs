@@ -5,6 +5,7 @@ using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Json;
 using Kanso.Api.Infrastructure.OpenApi;
+using Kanso.Api.Infrastructure.Streaks;
 using Kanso.Api.Infrastructure.Validation;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +25,7 @@ builder.Services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerO
 builder.Services.AddKansoCore();
 builder.Services.AddKansoErrors();
 builder.Services.AddKansoDatabase();
+builder.Services.AddKansoStreaks();
 builder.Services.AddKansoAuth();
 builder.Services.AddKansoValidation();
 builder.Services.AddKansoOpenApi();

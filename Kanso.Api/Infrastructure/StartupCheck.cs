@@ -1,5 +1,6 @@
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Database;
+using Kanso.Api.Infrastructure.Streaks;
 
 namespace Kanso.Api.Infrastructure;
 
@@ -23,9 +24,20 @@ internal static class StartupCheck
             return [$"A Jwt__* setting has the wrong format: {ex.InnerException?.Message ?? ex.Message}"];
         }
 
+        var streaks = new StreakOptions();
+        try
+        {
+            configuration.GetSection(StreakOptions.SectionName).Bind(streaks);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return [$"A Streaks__* setting has the wrong format: {ex.InnerException?.Message ?? ex.Message}"];
+        }
+
         return [
             .. new DatabaseOptionsValidator().Validate(null, database).Failures ?? [],
             .. new JwtOptionsValidator().Validate(null, jwt).Failures ?? [],
+            .. new StreakOptionsValidator().Validate(null, streaks).Failures ?? [],
         ];
     }
 }
