@@ -105,7 +105,7 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.Equal(3, afterMidnight.LongestStreak);
         Assert.True(afterMidnight.ChangeSeq > computed.ChangeSeq);
         Assert.Equal(computed.Version, afterMidnight.Version);
-        Assert.Equal(Local("America/Los_Angeles", "2026-03-20T00:00:00"), afterMidnight.StreakDueAt);
+        Assert.Null(afterMidnight.StreakDueAt);
         Assert.Equal(0, (int)stats["habits"]![0]!["current_streak"]!);
         Assert.Equal(3, (int)stats["habits"]![0]!["longest_streak"]!);
     }
@@ -278,6 +278,25 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task Future_dated_entry_counts_once_its_day_comes_without_any_write()
+    {
+        Factory.Clock.Reset(Noon);
+        var user = await CreateUserAsync();
+        await using var db = await Factory.OpenAppDatabaseAsync();
+        var habit = await db.InsertHabitAsync(user.Id, new TestHabit { StreakDirty = true }, DoneDaysAgo(-1));
+        await Recalculator(Factory).RecomputeHabitAsync(user.Id, habit.Id, CancellationToken.None);
+        var today = await db.ReadHabitAsync(user.Id, habit.Id);
+
+        Factory.Clock.Reset(Noon + Duration.FromDays(1));
+        await Recalculator(Factory).SweepAsync(100, CancellationToken.None);
+
+        var tomorrow = await db.ReadHabitAsync(user.Id, habit.Id);
+        Assert.Equal((0, 0), (today.CurrentStreak, today.LongestStreak));
+        Assert.Equal(Instant.FromUtc(2026, 3, 19, 0, 0), today.StreakDueAt);
+        Assert.Equal((1, 1), (tomorrow.CurrentStreak, tomorrow.LongestStreak));
+    }
+
+    [Fact]
     public async Task Ended_habit_is_not_due_again()
     {
         Factory.Clock.Reset(Noon);
@@ -306,14 +325,7 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     public async Task Sigterm_stops_the_api_process_with_exit_code_0()
     {
         var port = Shell.FreePort();
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(typeof(Program).Assembly.Location);
-        psi.ArgumentList.Add("--urls");
-        psi.ArgumentList.Add($"http://127.0.0.1:{port}");
-        psi.Environment["ConnectionStrings__Postgres"] = Fixture.ConnectionString;
-        psi.Environment["Jwt__SigningKey"] = KansoApiFactory.SigningKey;
-        psi.Environment["Redis__Configuration"] = "";
-        using var process = Process.Start(psi)!;
+        using var process = StartApiProcess(port);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         try
@@ -344,6 +356,37 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
                 process.Kill(entireProcessTree: true);
             }
         }
+    }
+
+    [Fact]
+    public async Task Zero_sweep_interval_stops_start_up_naming_the_setting()
+    {
+        using var process = StartApiProcess(Shell.FreePort(), ("Streaks__SweepInterval", "00:00:00"));
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(cts.Token);
+
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Contains("Streaks__SweepInterval", await stderr);
+    }
+
+    private Process StartApiProcess(int port, params (string Key, string Value)[] settings)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+        psi.ArgumentList.Add("--urls");
+        psi.ArgumentList.Add($"http://127.0.0.1:{port}");
+        psi.Environment["ConnectionStrings__Postgres"] = Fixture.ConnectionString;
+        psi.Environment["Jwt__SigningKey"] = KansoApiFactory.SigningKey;
+        psi.Environment["Redis__Configuration"] = "";
+        foreach (var (key, value) in settings)
+        {
+            psi.Environment[key] = value;
+        }
+
+        return Process.Start(psi)!;
     }
 
     private static StreakRecalculator Recalculator(KansoApiFactory factory) => factory.Services.GetRequiredService<StreakRecalculator>();

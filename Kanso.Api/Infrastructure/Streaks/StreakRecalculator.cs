@@ -22,8 +22,9 @@ namespace Kanso.Api.Infrastructure.Streaks;
 /// is left for the next sweep (its write queued a job anyway).
 /// </para>
 /// <para>
-/// Days passing: every stored result also stores <c>streak_due_at</c>, the start of the user's
-/// next local day; the sweep recomputes habits whose instant has come. Stored streaks therefore
+/// Days passing: a stored result whose streaks a passing day could change (a running streak, or
+/// an entry dated after today) also stores <c>streak_due_at</c>, the start of the user's next local
+/// day; the sweep recomputes habits whose instant has come. Stored streaks therefore
 /// stay true without any write (a missed yesterday shows current 0 within one sweep interval of
 /// local midnight), and every reader (GET /habits, /sync/pull, stats) just reads the row. Chosen
 /// over evaluating "current" at read time because pull must also carry the change (with a new
@@ -43,12 +44,15 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, ILog
 
     /// <summary>
     /// One sweep: every user with dirty or due habits, one transaction per user, until none is
-    /// left that this sweep has not tried. A failing user is logged and left for the next sweep.
+    /// left. A recomputed user drops out of the candidates by itself (its habits are clean and
+    /// due tomorrow); a user that is locked elsewhere, fails (logged), or comes back a second time
+    /// (re-dirtied meanwhile) is excluded for the rest of this sweep and left to the next one.
     /// </summary>
     /// <returns>The number of users whose habits were recomputed.</returns>
     public async Task<int> SweepAsync(int batchSize, CancellationToken ct)
     {
-        var tried = new HashSet<Guid>();
+        var excluded = new HashSet<Guid>();
+        var recomputed = new HashSet<Guid>();
         var done = 0;
         while (true)
         {
@@ -57,7 +61,7 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, ILog
             {
                 candidates = (await connection.QueryAsync<Guid>(new CommandDefinition(
                     StreakSql.UsersWithDueHabits,
-                    new { now = clock.GetCurrentInstant(), tried = tried.ToArray(), limit = batchSize },
+                    new { now = clock.GetCurrentInstant(), excluded = excluded.ToArray(), limit = batchSize },
                     cancellationToken: ct))).AsList();
             }
 
@@ -68,15 +72,22 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, ILog
 
             foreach (var userId in candidates)
             {
-                tried.Add(userId);
+                var ok = false;
                 try
                 {
-                    done += await RecomputeUserAsync(userId, habitId: null, skipLocked: true, ct) ? 1 : 0;
+                    ok = await RecomputeUserAsync(userId, habitId: null, skipLocked: true, ct);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
                     logger.LogError(ex, "Streak sweep failed for user {UserId}; their habits stay dirty for the next sweep", userId);
                 }
+
+                if (!ok || !recomputed.Add(userId))
+                {
+                    excluded.Add(userId);
+                }
+
+                done += ok ? 1 : 0;
             }
         }
     }
@@ -129,10 +140,14 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, ILog
             }
 
             var schedule = HabitSchedule.FromRow(habit.FrequencyType, habit.Weekdays, habit.Interval, habit.TimesPerWeek, habit.TargetValue, habit.StartDate, habit.EndDate, zone);
-            var result = StreakCalculator.Compute(schedule, totals.GetValueOrDefault(habit.Id) ?? [], today);
+            var days = totals.GetValueOrDefault(habit.Id) ?? [];
+            var result = StreakCalculator.Compute(schedule, days, today);
 
-            // Once the habit's last day is behind us no passing day can change its streaks.
-            Instant? dueAt = schedule.LastDay is { } last && last < today ? null : LocalDays.StartOf(zone, today.PlusDays(1));
+            // A passing day can only end a running streak, or bring a future-dated entry into
+            // range; and nothing once the habit's last day is behind us. Otherwise the next
+            // recompute is at the start of the user's next local day.
+            var mayChange = (result.Current > 0 || days.Keys.Any(d => d > today)) && !(schedule.LastDay is { } last && last < today);
+            Instant? dueAt = mayChange ? LocalDays.StartOf(zone, today.PlusDays(1)) : null;
             var stored = new StoredStreak(habit.Id, result.Current, result.Longest, dueAt);
             (result.Current == habit.CurrentStreak && result.Longest == habit.LongestStreak ? unchanged : changed).Add(stored);
         }
@@ -233,9 +248,9 @@ internal static class StreakSql
 
     /// <summary>Users with a dirty habit (habits_streak_dirty) or one whose next local day has begun (habits_streak_due).</summary>
     public const string UsersWithDueHabits = """
-        SELECT user_id FROM habits WHERE streak_dirty AND user_id <> ALL(@tried)
+        SELECT user_id FROM habits WHERE streak_dirty AND user_id <> ALL(@excluded)
         UNION
-        SELECT user_id FROM habits WHERE streak_due_at <= @now AND user_id <> ALL(@tried)
+        SELECT user_id FROM habits WHERE streak_due_at <= @now AND user_id <> ALL(@excluded)
         LIMIT @limit
         """;
 
