@@ -35,9 +35,23 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public async Task ResetAsync()
     {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await _respawner!.ResetAsync(connection);
+        // The streak worker of the running host may hold row locks of the previous test's data;
+        // a deadlock with Respawn's statements is retried, not a failure.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(ConnectionString);
+                await connection.OpenAsync();
+                await _respawner!.ResetAsync(connection);
+                break;
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < 5)
+            {
+                await Task.Delay(50 * attempt);
+            }
+        }
+
         Factory.Clock.Reset(NodaTime.SystemClock.Instance.GetCurrentInstant());
     }
 

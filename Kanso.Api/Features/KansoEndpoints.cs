@@ -8,6 +8,7 @@ using Kanso.Api.Features.GetHabit;
 using Kanso.Api.Features.GetHealth;
 using Kanso.Api.Features.ListEntries;
 using Kanso.Api.Features.ListHabits;
+using Kanso.Api.Features.GetStats;
 using Kanso.Api.Features.Login;
 using Kanso.Api.Features.PushEntry;
 using Kanso.Api.Features.PushHabit;
@@ -49,6 +50,7 @@ internal static class KansoEndpoints
         api.MapGetEntry();
         api.MapPushEntry();
         api.MapDeleteEntry();
+        api.MapGetStats();
         return app;
     }
 }

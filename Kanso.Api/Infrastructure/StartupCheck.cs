@@ -1,6 +1,7 @@
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.RateLimiting;
+using Kanso.Api.Infrastructure.Streaks;
 
 namespace Kanso.Api.Infrastructure;
 
@@ -26,10 +27,21 @@ internal static class StartupCheck
 
         var rateLimit = new RateLimitOptions();
         rateLimit.ReadFrom(configuration);
+        var streaks = new StreakOptions();
+        try
+        {
+            configuration.GetSection(StreakOptions.SectionName).Bind(streaks);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return [$"A Streaks__* setting has the wrong format: {ex.InnerException?.Message ?? ex.Message}"];
+        }
+
         return [
             .. new DatabaseOptionsValidator().Validate(null, database).Failures ?? [],
             .. new JwtOptionsValidator().Validate(null, jwt).Failures ?? [],
             .. new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? [],
+            .. new StreakOptionsValidator().Validate(null, streaks).Failures ?? [],
         ];
     }
 }

@@ -7,22 +7,27 @@ namespace Kanso.Api.Tests.Features.DeleteEntry;
 public sealed class DeleteEntryTests(ApiFixture fixture) : ApiTest(fixture)
 {
     [Fact]
-    public async Task No_content_with_a_tombstone_and_the_habit_marked_streak_dirty()
+    public async Task No_content_with_a_tombstone_and_the_habit_streak_recomputed()
     {
         var user = await CreateUserAsync();
         var habit = await user.Client.CreateHabitIdAsync();
-        var id = await user.Client.CreateEntryIdAsync(habit);
+        var id = await user.Client.CreateEntryIdAsync(habit, Kanso.Api.Infrastructure.Json.WireFormat.Format(Factory.Clock.GetCurrentInstant()));
         await using var db = await OpenDatabaseAsync();
-        await db.ExecuteAsync("UPDATE habits SET streak_dirty = false WHERE id = @habit", new { habit });
+        await TestRows.EventuallyAsync(async () => await LongestStreakAsync(db, habit) == 1, "today's entry counts in the streak");
+        var before = await db.QuerySingleAsync<long>("SELECT change_seq FROM habit_entries WHERE id = @id", new { id });
 
         var response = await user.Client.DeleteAsync($"/api/v1/entries/{id}");
 
         await response.ShouldBeAsync(204);
         var tombstone = await db.QuerySingleAsync<(int Version, DateTime? DeletedAt, DateTime UpdatedAt, long ChangeSeq)>(
             "SELECT version, deleted_at, updated_at, change_seq FROM habit_entries WHERE id = @id", new { id });
-        Assert.Equal((2, tombstone.UpdatedAt, 3L), (tombstone.Version, tombstone.DeletedAt, tombstone.ChangeSeq));
-        Assert.True(await db.ExecuteScalarAsync<bool>("SELECT streak_dirty FROM habits WHERE id = @habit", new { habit }));
+        Assert.Equal((2, tombstone.UpdatedAt), (tombstone.Version, tombstone.DeletedAt));
+        Assert.True(tombstone.ChangeSeq > before);
+        await TestRows.EventuallyAsync(async () => await LongestStreakAsync(db, habit) == 0, "the deleted entry no longer counts");
     }
+
+    private static Task<int> LongestStreakAsync(Npgsql.NpgsqlConnection db, Guid habit) =>
+        db.ExecuteScalarAsync<int>("SELECT longest_streak FROM habits WHERE id = @habit", new { habit });
 
     [Fact]
     public async Task No_content_and_nothing_changed_when_deleted_again()

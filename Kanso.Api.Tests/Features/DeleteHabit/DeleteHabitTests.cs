@@ -20,11 +20,10 @@ public sealed class DeleteHabitTests(ApiFixture fixture) : ApiTest(fixture)
 
         await response.ShouldBeAsync(204);
         await using var db = await OpenDatabaseAsync();
-        var tombstone = await db.QuerySingleAsync<(int Version, DateTime? DeletedAt, DateTime UpdatedAt, long ChangeSeq, bool StreakDirty)>(
-            "SELECT version, deleted_at, updated_at, change_seq, streak_dirty FROM habits WHERE id = @habit", new { habit });
+        var tombstone = await db.QuerySingleAsync<(int Version, DateTime? DeletedAt, DateTime UpdatedAt, long ChangeSeq)>(
+            "SELECT version, deleted_at, updated_at, change_seq FROM habits WHERE id = @habit", new { habit });
         Assert.Equal(2, tombstone.Version);
         Assert.Equal(tombstone.DeletedAt, tombstone.UpdatedAt);
-        Assert.True(tombstone.StreakDirty);
         var entries = (await db.QueryAsync<(Guid Id, int Version, DateTime? DeletedAt, long ChangeSeq)>(
             "SELECT id, version, deleted_at, change_seq FROM habit_entries WHERE habit_id = @habit", new { habit })).ToDictionary(e => e.Id);
         Assert.All([entries[first], entries[second]], e => Assert.Equal((2, tombstone.DeletedAt, tombstone.ChangeSeq), (e.Version, e.DeletedAt, e.ChangeSeq)));

@@ -7,6 +7,28 @@ namespace Kanso.Api.Tests.Features.PushHabit;
 public sealed class PushHabitTests(ApiFixture fixture) : ApiTest(fixture)
 {
     [Fact]
+    public async Task Streaks_recomputed_when_the_target_changes_and_untouched_when_only_the_title_does()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync(new { title = "Pages", type = "numeric", target_value = 1 });
+        await user.Client.CreateEntryAsync(habit, Kanso.Api.Infrastructure.Json.WireFormat.Format(Factory.Clock.GetCurrentInstant()), value: 1);
+        await using var db = await OpenDatabaseAsync();
+        await TestRows.EventuallyAsync(async () => await StreakAsync(db, habit) == (1, false), "today's entry makes a streak of 1");
+
+        var renamed = await user.Client.PutAsJsonAsync($"/api/v1/habits/{habit}", new { version = 1, title = "Reading" });
+        var dirtyAfterRename = (await StreakAsync(db, habit)).Dirty;
+        var retargeted = await user.Client.PutAsJsonAsync($"/api/v1/habits/{habit}", new { version = 2, target_value = 2 });
+
+        await renamed.ShouldBeAsync(200);
+        await retargeted.ShouldBeAsync(200);
+        Assert.False(dirtyAfterRename);
+        await TestRows.EventuallyAsync(async () => await StreakAsync(db, habit) == (0, false), "a value of 1 no longer meets a target of 2");
+    }
+
+    private static async Task<(int Current, bool Dirty)> StreakAsync(Npgsql.NpgsqlConnection db, Guid habit) =>
+        await db.QuerySingleAsync<(int, bool)>("SELECT current_streak, streak_dirty FROM habits WHERE id = @habit", new { habit });
+
+    [Fact]
     public async Task Ok_with_version_2_changing_only_the_sent_fields()
     {
         var user = await CreateUserAsync();

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using FluentValidation;
 using Kanso.Api.Infrastructure.Auth;
+using Kanso.Api.Infrastructure.Background;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Records;
 using Kanso.Api.Infrastructure.Validation;
@@ -27,14 +28,20 @@ internal static class PushHabitEndpoint
     }
 
     private static async Task<Results<Ok<HabitResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        Guid id, PushHabitRequest request, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct)
+        Guid id, PushHabitRequest request, ClaimsPrincipal principal, NpgsqlDataSource db, StreakQueue streaks, CancellationToken ct)
     {
+        var userId = principal.GetUserId();
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var result = await HabitWrites.UpdateAsync(connection, transaction, principal.GetUserId(), id, request.Version!.Value, request, ct);
+        var result = await HabitWrites.UpdateAsync(connection, transaction, userId, id, request.Version!.Value, request, ct);
         if (result.Changed)
         {
             await transaction.CommitAsync(ct);
+        }
+
+        if (result is HabitResult.Applied { Record.StreakDirty: true })
+        {
+            streaks.TryEnqueue(userId, id);
         }
 
         return result switch

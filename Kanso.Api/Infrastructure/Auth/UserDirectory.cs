@@ -16,7 +16,15 @@ internal sealed class UserDirectory(NpgsqlDataSource db, IMemoryCache cache)
     public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(30);
 
     private const string FindSql = "SELECT id, timezone FROM users WHERE id = @id";
-    private const string RememberZoneSql = "UPDATE users SET timezone = @timezone WHERE id = @id AND timezone <> @timezone";
+    // Streaks count days in the user's zone, so a new zone marks the user's habits for the streak
+    // worker's sweep (users row first, then habits: the order every writer locks them in).
+    private const string RememberZoneSql = """
+        WITH changed AS (
+            UPDATE users SET timezone = @timezone WHERE id = @id AND timezone <> @timezone RETURNING id
+        )
+        UPDATE habits SET streak_dirty = true
+        WHERE user_id IN (SELECT id FROM changed) AND deleted_at IS NULL AND NOT streak_dirty
+        """;
 
     public async ValueTask<KnownUser?> FindAsync(Guid id, CancellationToken ct)
     {

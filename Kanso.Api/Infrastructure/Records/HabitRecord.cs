@@ -54,6 +54,9 @@ internal sealed record HabitRecord
     /// <summary>The change number of the record's last write (the pull cursor's position); not on the wire.</summary>
     public long ChangeSeq { get; init; }
 
+    /// <summary>Whether the streaks wait for a recompute (returned by updates only); not on the wire.</summary>
+    public bool StreakDirty { get; init; }
+
     public bool IsDeleted => DeletedAt is not null;
 }
 

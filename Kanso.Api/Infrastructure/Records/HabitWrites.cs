@@ -191,9 +191,12 @@ internal static class HabitSql
             weekdays = @weekdays::smallint[], "interval" = @interval::integer, times_per_week = @timesPerWeek::integer,
             reminder_time = @reminderTime, start_date = @startDate, end_date = @endDate::timestamptz,
             archived_at = @archivedAt::timestamptz,
-            version = version + 1, updated_at = clock_timestamp(), change_seq = @changeSeq
+            version = version + 1, updated_at = clock_timestamp(), change_seq = @changeSeq,
+            -- A new schedule or target changes what counts: the streaks need a recompute.
+            streak_dirty = streak_dirty OR (type, target_value, frequency_type, weekdays, "interval", times_per_week, start_date, end_date)
+                IS DISTINCT FROM (@type, @targetValue, @frequencyType, @weekdays::smallint[], @interval::integer, @timesPerWeek::integer, @startDate, @endDate::timestamptz)
         WHERE user_id = @userId AND id = @id AND version = @version AND deleted_at IS NULL
-        RETURNING {Columns}
+        RETURNING {Columns}, streak_dirty
         """;
 
     // Marks the habit for a streak recompute too: its entries go with it.

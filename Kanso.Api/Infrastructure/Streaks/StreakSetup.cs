@@ -1,0 +1,20 @@
+using Kanso.Api.Infrastructure.Background;
+using Microsoft.Extensions.Options;
+
+namespace Kanso.Api.Infrastructure.Streaks;
+
+internal static class StreakSetup
+{
+    /// <summary>
+    /// The streak worker. Register it after the database (its start-up sweep needs the migrated
+    /// schema, and hosted services start in registration order).
+    /// </summary>
+    public static IServiceCollection AddKansoStreaks(this IServiceCollection services)
+    {
+        services.AddOptions<StreakOptions>().BindConfiguration(StreakOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StreakOptions>, StreakOptionsValidator>();
+        services.AddSingleton<StreakRecalculator>();
+        services.AddHostedService<StreakWorker>();
+        return services;
+    }
+}
