@@ -43,6 +43,13 @@ public sealed class ApiProcess : IAsyncDisposable
         psi.Environment["Jwt__Issuer"] = "kanso";
         psi.Environment["Jwt__Audience"] = "kanso-app";
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var policy in new[] { "User", "Ip", "Login" })
+        {
+            // Generous budgets, as in the in-process factory: these tests load the API on purpose.
+            psi.Environment[$"RateLimit__{policy}__Capacity"] = "1000000";
+            psi.Environment[$"RateLimit__{policy}__PerMinute"] = "1000000";
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             psi.Environment[key] = value;
