@@ -35,18 +35,21 @@ public sealed class PushEntryTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
-    public async Task Ok_marking_the_habit_streak_dirty()
+    public async Task Ok_and_the_streak_recomputed_with_the_new_value()
     {
         var user = await CreateUserAsync();
-        var habit = await user.Client.CreateHabitIdAsync();
-        var id = await user.Client.CreateEntryIdAsync(habit);
+        var habit = await user.Client.CreateHabitIdAsync(new { title = "Run", type = "numeric", target_value = 2 });
+        var id = Guid.Parse((string)(await user.Client.CreateEntryAsync(habit, Kanso.Api.Infrastructure.Json.WireFormat.Format(Factory.Clock.GetCurrentInstant()), value: 1))["id"]!);
         await using var db = await OpenDatabaseAsync();
-        await db.ExecuteAsync("UPDATE habits SET streak_dirty = false WHERE id = @habit", new { habit });
+        await TestRows.EventuallyAsync(async () => await StreakAsync(db, habit) == (0, false), "a value of 1 misses the target of 2");
 
         await (await user.Client.PutAsJsonAsync($"/api/v1/entries/{id}", new { version = 1, value = 2 })).ShouldBeAsync(200);
 
-        Assert.True(await db.ExecuteScalarAsync<bool>("SELECT streak_dirty FROM habits WHERE id = @habit", new { habit }));
+        await TestRows.EventuallyAsync(async () => await StreakAsync(db, habit) == (1, false), "a value of 2 meets the target");
     }
+
+    private static async Task<(int Current, bool Dirty)> StreakAsync(Npgsql.NpgsqlConnection db, Guid habit) =>
+        await db.QuerySingleAsync<(int, bool)>("SELECT current_streak, streak_dirty FROM habits WHERE id = @habit", new { habit });
 
     [Theory]
     [InlineData("""{"version":1,"value":null}""", "value")]
