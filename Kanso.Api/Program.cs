@@ -6,6 +6,7 @@ using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Json;
 using Kanso.Api.Infrastructure.OpenApi;
 using Kanso.Api.Infrastructure.RateLimiting;
+using Kanso.Api.Infrastructure.Sync;
 using Kanso.Api.Infrastructure.Validation;
 using Microsoft.Extensions.Options;
 
@@ -30,6 +31,7 @@ builder.Services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerO
 builder.Services.AddKansoCore();
 builder.Services.AddKansoErrors();
 builder.Services.AddKansoDatabase();
+builder.Services.AddKansoSync();
 builder.Services.AddKansoAuth();
 builder.Services.AddKansoValidation();
 builder.Services.AddKansoOpenApi();

@@ -1,6 +1,7 @@
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.RateLimiting;
+using Kanso.Api.Infrastructure.Sync;
 
 namespace Kanso.Api.Infrastructure;
 
@@ -24,12 +25,23 @@ internal static class StartupCheck
             return [$"A Jwt__* setting has the wrong format: {ex.InnerException?.Message ?? ex.Message}"];
         }
 
+        var sync = new SyncOptions();
+        try
+        {
+            configuration.GetSection(SyncOptions.SectionName).Bind(sync);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return [$"A Sync__* setting has the wrong format (durations are d.hh:mm:ss): {ex.InnerException?.Message ?? ex.Message}"];
+        }
+
         var rateLimit = new RateLimitOptions();
         rateLimit.ReadFrom(configuration);
         return [
             .. new DatabaseOptionsValidator().Validate(null, database).Failures ?? [],
             .. new JwtOptionsValidator().Validate(null, jwt).Failures ?? [],
             .. new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? [],
+            .. new SyncOptionsValidator().Validate(null, sync).Failures ?? [],
         ];
     }
 }
