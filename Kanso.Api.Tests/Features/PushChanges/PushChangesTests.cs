@@ -168,6 +168,27 @@ public sealed class PushChangesTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.Equal(1, await db.ExecuteScalarAsync<int>("SELECT count(*) FROM habits WHERE user_id = @userId", new { userId = user.Id }));
     }
 
+    [Fact]
+    public async Task Strings_that_are_not_valid_unicode_reject_their_mutation_not_the_push()
+    {
+        var user = await CreateUserAsync();
+        var json = $$$"""
+            {"mutations": [
+                {"mutation_id": "x\ud800", "op": "upsert_habit", "id": "{{{Guid.NewGuid()}}}", "data": {"title": "Read"}},
+                {"mutation_id": "y", "op": "upsert_habit", "id": "{{{Guid.NewGuid()}}}", "data": {"title": "a\udc00b"}},
+                {"mutation_id": "z", "op": "upsert_\ud800", "id": "{{{Guid.NewGuid()}}}"}
+            ]}
+            """;
+
+        var response = await (await user.Client.PostAsync("/api/v1/sync/push", RecordApi.Json(json))).ShouldBeAsync(200);
+
+        var results = response["results"]!.AsArray();
+        Assert.All(results, r => Assert.Equal("rejected", (string?)r!["status"]));
+        Assert.NotNull(results[0]!["errors"]!["mutation_id"]);
+        Assert.NotNull(results[1]!["errors"]!["title"]);
+        Assert.NotNull(results[2]!["errors"]!["op"]);
+    }
+
     [Theory]
     [InlineData("{}")]
     [InlineData("""{"mutations": null}""")]

@@ -42,6 +42,19 @@ internal sealed record PushMutation(
     public static PushMutation Parse(JsonElement element, JsonSerializerOptions options)
     {
         var hash = CanonicalHash(element);
+        try
+        {
+            return ParseFields(element, options, hash);
+        }
+        catch (InvalidOperationException)
+        {
+            // A string that is not valid Unicode (e.g. a lone surrogate escape) somewhere the checks below did not foresee.
+            return Malformed(null, hash, "mutation", "The mutation holds a string that is not valid Unicode.");
+        }
+    }
+
+    private static PushMutation ParseFields(JsonElement element, JsonSerializerOptions options, byte[] hash)
+    {
         if (element.ValueKind != JsonValueKind.Object)
         {
             return Malformed(null, hash, "mutation", "A mutation must be a JSON object: {mutation_id, op, id, version, data}.");
@@ -85,8 +98,8 @@ internal sealed record PushMutation(
 
     private static string? ParseMutationId(JsonElement element, Dictionary<string, string[]> errors)
     {
-        if (element.TryGetProperty("mutation_id", out var value) && value.ValueKind == JsonValueKind.String
-            && value.GetString() is { Length: > 0 } text && StringRules.CodePoints(text) <= MaxMutationIdLength && !text.Contains('\0', StringComparison.Ordinal))
+        if (element.TryGetProperty("mutation_id", out var value) && TryGetString(value, out var text)
+            && text.Length > 0 && StringRules.CodePoints(text) <= MaxMutationIdLength && !text.Contains('\0', StringComparison.Ordinal))
         {
             return text;
         }
@@ -97,7 +110,7 @@ internal sealed record PushMutation(
 
     private static PushOp? ParseOp(JsonElement element, Dictionary<string, string[]> errors)
     {
-        PushOp? op = element.TryGetProperty("op", out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() switch
+        PushOp? op = element.TryGetProperty("op", out var value) && TryGetString(value, out var text) ? text switch
         {
             "upsert_habit" => PushOp.UpsertHabit,
             "delete_habit" => PushOp.DeleteHabit,
@@ -115,8 +128,8 @@ internal sealed record PushMutation(
 
     private static Guid? ParseId(JsonElement element, Dictionary<string, string[]> errors)
     {
-        if (element.TryGetProperty("id", out var value) && value.ValueKind == JsonValueKind.String
-            && Guid.TryParse(value.GetString(), out var id) && id != Guid.Empty)
+        if (element.TryGetProperty("id", out var value) && TryGetString(value, out var text)
+            && Guid.TryParse(text, out var id) && id != Guid.Empty)
         {
             return id;
         }
@@ -165,11 +178,36 @@ internal sealed record PushMutation(
         {
             return data.Deserialize<T>(options);
         }
+        catch (InvalidOperationException)
+        {
+            errors["data"] = ["'data' holds a string that is not valid Unicode."];
+            return null;
+        }
         catch (JsonException ex)
         {
             var field = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "data";
             errors[field] = [$"'{field}' has the wrong type or format."];
             return null;
+        }
+    }
+
+    /// <summary>A JSON string's value; false for other kinds and for strings that are not valid Unicode.</summary>
+    private static bool TryGetString(JsonElement value, out string text)
+    {
+        text = "";
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        try
+        {
+            text = value.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -188,9 +226,15 @@ internal sealed record PushMutation(
     private static byte[] CanonicalHash(JsonElement element)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        try
         {
+            using var writer = new Utf8JsonWriter(buffer);
             WriteCanonical(writer, element);
+        }
+        catch (InvalidOperationException)
+        {
+            // Not valid Unicode somewhere, so no canonical form: the text as sent identifies it.
+            return SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(element.GetRawText()));
         }
 
         return SHA256.HashData(buffer.WrittenSpan);
