@@ -74,4 +74,12 @@ public sealed class SyncCursorTests
         Assert.Equal((4L, Guid.Empty), SyncCursor.At(3).HabitsFrom);
         Assert.Equal((4L, Guid.Empty), SyncCursor.At(3).EntriesFrom);
     }
+
+    [Fact]
+    public void The_horizon_is_the_last_change_number_received_completely_or_the_floor()
+    {
+        Assert.Equal(9, SyncCursor.At(9).Horizon);
+        Assert.Equal(8, new SyncCursor(9, ChangeKind.Entry, Guid.NewGuid(), 0).Horizon);
+        Assert.Equal(20, new SyncCursor(9, ChangeKind.Habit, Guid.NewGuid(), 20).Horizon);
+    }
 }

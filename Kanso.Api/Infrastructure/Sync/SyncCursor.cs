@@ -46,8 +46,11 @@ internal readonly record struct SyncCursor(long Seq, ChangeKind After, Guid Id, 
     /// <summary>Every change up to and including <paramref name="seq"/>.</summary>
     public static SyncCursor At(long seq) => new(seq, ChangeKind.All, Guid.Empty, 0);
 
-    /// <summary>A purge of tombstones up to this change number leaves the cursor complete; one beyond it does not (410).</summary>
-    public long Horizon => Math.Max(Seq, Floor);
+    /// <summary>
+    /// A purge of tombstones up to this change number leaves the cursor complete; one beyond it does
+    /// not (410). A cursor inside a change number has not received all of it yet.
+    /// </summary>
+    public long Horizon => Math.Max(After == ChangeKind.All ? Seq : Seq - 1, Floor);
 
     /// <summary>The first (change_seq, id) of habits not yet served, inclusive.</summary>
     public (long Seq, Guid Id) HabitsFrom => After == ChangeKind.Habit ? Successor(Seq, Id) : (Seq + 1, Guid.Empty);
