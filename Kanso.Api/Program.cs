@@ -7,6 +7,7 @@ using Kanso.Api.Infrastructure.Json;
 using Kanso.Api.Infrastructure.OpenApi;
 using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Streaks;
+using Kanso.Api.Infrastructure.Sync;
 using Kanso.Api.Infrastructure.Validation;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +33,7 @@ builder.Services.AddKansoCore();
 builder.Services.AddKansoErrors();
 builder.Services.AddKansoDatabase();
 builder.Services.AddKansoStreaks();
+builder.Services.AddKansoSync();
 builder.Services.AddKansoAuth();
 builder.Services.AddKansoValidation();
 builder.Services.AddKansoOpenApi();

@@ -10,9 +10,13 @@ using Kanso.Api.Features.ListEntries;
 using Kanso.Api.Features.ListHabits;
 using Kanso.Api.Features.GetStats;
 using Kanso.Api.Features.Login;
+using Kanso.Api.Features.PullChanges;
+using Kanso.Api.Features.PushChanges;
 using Kanso.Api.Features.PushEntry;
 using Kanso.Api.Features.PushHabit;
 using Kanso.Api.Features.Register;
+using Kanso.Api.Features.SyncEntriesLegacy;
+using Kanso.Api.Features.SyncHabitsLegacy;
 using Kanso.Api.Features.ValidateToken;
 using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Time;
@@ -51,6 +55,10 @@ internal static class KansoEndpoints
         api.MapPushEntry();
         api.MapDeleteEntry();
         api.MapGetStats();
+        api.MapPullChanges();
+        api.MapPushChanges();
+        api.MapSyncHabitsLegacy();
+        api.MapSyncEntriesLegacy();
         return app;
     }
 }

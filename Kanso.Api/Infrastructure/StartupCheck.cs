@@ -2,6 +2,8 @@ using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Streaks;
+using Kanso.Api.Infrastructure.Sync;
+using Microsoft.Extensions.Options;
 
 namespace Kanso.Api.Infrastructure;
 
@@ -14,34 +16,32 @@ internal static class StartupCheck
 {
     public static IReadOnlyList<string> Failures(IConfiguration configuration)
     {
-        var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
-        var jwt = new JwtOptions();
-        try
-        {
-            configuration.GetSection(JwtOptions.SectionName).Bind(jwt);
-        }
-        catch (InvalidOperationException ex)
-        {
-            return [$"A Jwt__* setting has the wrong format: {ex.InnerException?.Message ?? ex.Message}"];
-        }
-
         var rateLimit = new RateLimitOptions();
         rateLimit.ReadFrom(configuration);
-        var streaks = new StreakOptions();
+        var failures = new List<string>();
+        Check(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator(), failures);
+        Check(configuration, JwtOptions.SectionName, new JwtOptionsValidator(), failures);
+        Check(configuration, StreakOptions.SectionName, new StreakOptionsValidator(), failures);
+        Check(configuration, SyncOptions.SectionName, new SyncOptionsValidator(), failures);
+        failures.AddRange(new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? []);
+        return failures;
+    }
+
+    private static void Check<T>(IConfiguration configuration, string section, IValidateOptions<T> validator, List<string> failures)
+        where T : class, new()
+    {
+        var options = new T();
         try
         {
-            configuration.GetSection(StreakOptions.SectionName).Bind(streaks);
+            configuration.GetSection(section).Bind(options);
         }
         catch (InvalidOperationException ex)
         {
-            return [$"A Streaks__* setting has the wrong format: {ex.InnerException?.Message ?? ex.Message}"];
+            // The binder names the property in its inner message (e.g. a duration that is not d.hh:mm:ss).
+            failures.Add($"A {section}__* setting has the wrong format: {ex.InnerException?.Message ?? ex.Message}");
+            return;
         }
 
-        return [
-            .. new DatabaseOptionsValidator().Validate(null, database).Failures ?? [],
-            .. new JwtOptionsValidator().Validate(null, jwt).Failures ?? [],
-            .. new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? [],
-            .. new StreakOptionsValidator().Validate(null, streaks).Failures ?? [],
-        ];
+        failures.AddRange(validator.Validate(null, options).Failures ?? []);
     }
 }

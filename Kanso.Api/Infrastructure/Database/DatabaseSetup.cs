@@ -27,25 +27,29 @@ internal static class DatabaseSetup
     /// </summary>
     public static NpgsqlDataSource BuildDataSource(string connectionString, ILoggerFactory? loggerFactory = null)
     {
-        var given = new NpgsqlConnectionStringBuilder(connectionString);
+        // NpgsqlConnectionStringBuilder.ContainsKey is true for every keyword it knows, set or not;
+        // the plain builder lists only the keys the string holds (compared without spaces, as Npgsql
+        // accepts both "Max Auto Prepare" and "MaxAutoPrepare").
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>()
+            .Select(Compact).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var csb = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!given.ContainsKey("Max Auto Prepare"))
+        if (!given.Contains("MaxAutoPrepare"))
         {
             csb.MaxAutoPrepare = 64;
             csb.AutoPrepareMinUsages = 2;
         }
 
-        if (!given.ContainsKey("No Reset On Close"))
+        if (!given.Contains("NoResetOnClose"))
         {
             csb.NoResetOnClose = true;
         }
 
-        if (!given.ContainsKey("Maximum Pool Size"))
+        if (!given.Contains("MaximumPoolSize") && !given.Contains("MaxPoolSize"))
         {
             csb.MaxPoolSize = Math.Max(8, Environment.ProcessorCount * 4);
         }
 
-        if (!given.ContainsKey("Timeout"))
+        if (!given.Contains("Timeout"))
         {
             csb.Timeout = 5;
         }
@@ -58,6 +62,8 @@ internal static class DatabaseSetup
         }
 
         return builder.Build();
+
+        static string Compact(string keyword) => keyword.Replace(" ", "", StringComparison.Ordinal);
     }
 }
 
