@@ -142,6 +142,73 @@ public sealed class FaultTests(ApiFixture fixture, Xunit.Abstractions.ITestOutpu
     }
 
     [Fact]
+    public async Task Sigkill_mid_push_loses_no_acknowledged_mutation_and_replays_apply_nothing_twice()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+        var token = user.Client.DefaultRequestHeaders.Authorization!.Parameter!;
+        var acknowledged = new ConcurrentBag<object>();
+        var unanswered = new ConcurrentBag<object>();
+        var acknowledgedIds = new ConcurrentBag<Guid>();
+        var api = await ApiProcess.StartAsync(Fixture.ConnectionString, Fixture.Environment.RedisConfiguration);
+        try
+        {
+            var writers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+            {
+                using var client = api.CreateClient(token);
+                while (true)
+                {
+                    var ids = Enumerable.Range(0, 10).Select(_ => Guid.NewGuid()).ToArray();
+                    var batch = new
+                    {
+                        mutations = ids.Select(id => new { mutation_id = $"m-{id}", op = "upsert_entry", id, data = new { habit_id = habit, completion_date = "2026-03-08T07:00:00Z" } }).ToArray(),
+                    };
+                    try
+                    {
+                        using var response = await client.PostAsJsonAsync("/api/v1/sync/push", batch);
+                        Assert.Equal(200, (int)response.StatusCode);
+                        acknowledged.Add(batch);
+                        foreach (var id in ids)
+                        {
+                            acknowledgedIds.Add(id);
+                        }
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                    {
+                        unanswered.Add(batch);
+                        return;
+                    }
+                }
+            })).ToArray();
+            await TestRows.EventuallyAsync(() => Task.FromResult(acknowledged.Count >= 30), "pushes are flowing");
+
+            await api.KillAsync();
+            await Task.WhenAll(writers);
+        }
+        finally
+        {
+            await api.DisposeAsync();
+        }
+
+        await using var db = await OpenDatabaseAsync();
+        var beforeRetries = (await db.QueryAsync<Guid>("SELECT id FROM habit_entries WHERE user_id = @userId", new { userId = user.Id })).ToHashSet();
+        await using var restarted = await ApiProcess.StartAsync(Fixture.ConnectionString, Fixture.Environment.RedisConfiguration);
+        using var retry = restarted.CreateClient(token);
+        foreach (var batch in unanswered.Concat(acknowledged.Take(5)))
+        {
+            using var response = await retry.PostAsJsonAsync("/api/v1/sync/push", batch);
+            var body = await response.ShouldBeAsync(200);
+            Assert.All(body["results"]!.AsArray(), r => Assert.Equal("applied", (string?)r!["status"]));
+        }
+
+        var stored = (await db.QueryAsync<Guid>("SELECT id FROM habit_entries WHERE user_id = @userId", new { userId = user.Id })).ToList();
+        output.WriteLine($"SIGKILL mid-push: {acknowledged.Count} acknowledged batches ({acknowledgedIds.Count} mutations) checked, {unanswered.Count} unanswered batches replayed, {stored.Count} rows");
+        Assert.Empty(acknowledgedIds.Except(beforeRetries));
+        Assert.Equal(stored.Count, stored.Distinct().Count());
+        Assert.Equal(acknowledgedIds.Count + (unanswered.Count * 10), stored.Count);
+    }
+
+    [Fact]
     public async Task Sigterm_under_load_completes_in_flight_requests_drains_streaks_and_exits_0()
     {
         var user = await CreateUserAsync();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Dapper;
 using Kanso.Api.Infrastructure.Background;
 using Kanso.Api.Infrastructure.Streaks;
@@ -22,6 +23,22 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     /// <summary>Completed on each of the given days before 18 March 2026 (UTC), at 09:00.</summary>
     private static TestEntry[] DoneDaysAgo(params int[] days) =>
         [.. days.Select(d => new TestEntry(Instant.FromUtc(2026, 3, 18, 9, 0).Minus(Duration.FromDays(d))))];
+
+    [Fact]
+    public async Task Streak_change_reaches_pull_with_the_version_unchanged()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+        var cursor = (string)(await user.Client.PullAsync(cursor: null))["cursor"]!;
+        await user.Client.CreateEntryIdAsync(habit, Kanso.Api.Infrastructure.Json.WireFormat.Format(Factory.Clock.GetCurrentInstant()));
+        await using var db = await Factory.OpenAppDatabaseAsync();
+        await EventuallyAsync(async () => (await db.ReadHabitAsync(user.Id, habit)) is { StreakDirty: false, CurrentStreak: 1 }, "the entry's streak job has run");
+
+        var delta = await user.Client.PullAsync(cursor);
+
+        var pulled = Assert.Single((JsonArray)delta["habits"]!, h => (string?)h!["id"] == habit.ToString())!;
+        Assert.Equal((1, 1, 1), ((int)pulled["current_streak"]!, (int)pulled["longest_streak"]!, (int)pulled["version"]!));
+    }
 
     [Fact]
     public async Task Queued_job_stores_streaks_under_a_new_change_number_and_leaves_version_as_it_was()
