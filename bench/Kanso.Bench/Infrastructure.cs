@@ -210,9 +210,10 @@ internal static class Seeder
             await writer.CompleteAsync();
         }
 
-        await using (var analyze = new NpgsqlCommand("VACUUM ANALYZE users; VACUUM ANALYZE habits; VACUUM ANALYZE habit_entries", db))
+        // VACUUM cannot run inside a multi-statement batch: one command per table.
+        foreach (var table in new[] { "users", "habits", "habit_entries" })
         {
-            analyze.CommandTimeout = 600;
+            await using var analyze = new NpgsqlCommand($"VACUUM ANALYZE {table}", db) { CommandTimeout = 600 };
             await analyze.ExecuteNonQueryAsync();
         }
 
