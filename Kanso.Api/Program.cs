@@ -60,6 +60,11 @@ catch (OptionsValidationException ex)
     Console.Error.WriteLine($"Kanso cannot start: {string.Join(" ", ex.Failures)}");
     return 1;
 }
+catch (StartupException ex)
+{
+    Console.Error.WriteLine($"Kanso cannot start: {ex.Message}");
+    return 1;
+}
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

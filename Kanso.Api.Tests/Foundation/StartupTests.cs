@@ -42,6 +42,20 @@ public sealed class StartupTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Unreachable_database_stops_start_up_with_one_line_after_waiting_for_it()
+    {
+        var (exitCode, _, stderr) = await RunApiAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Postgres"] = $"Host=127.0.0.1;Port={Shell.FreePort()};Username=postgres;Database=kanso;Timeout=2",
+            ["Jwt__SigningKey"] = KansoApiFactory.SigningKey,
+        }, TimeSpan.FromSeconds(90));
+
+        Assert.Equal(1, exitCode);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("Kanso cannot start: the database is unreachable", StringComparison.Ordinal) && l.Contains("ConnectionStrings__Postgres", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Short_signing_key_stops_start_up_naming_it()
     {
         var (exitCode, _, stderr) = await RunApiAsync(new Dictionary<string, string?>
@@ -76,7 +90,7 @@ public sealed class StartupTests(ApiFixture fixture)
         return new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { Database = name }.ConnectionString;
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunApiAsync(Dictionary<string, string?> environment)
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunApiAsync(Dictionary<string, string?> environment, TimeSpan? timeout = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(typeof(Program).Assembly.Location);
@@ -95,7 +109,7 @@ public sealed class StartupTests(ApiFixture fixture)
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
         try
         {
             await process.WaitForExitAsync(cts.Token);

@@ -63,7 +63,9 @@ public static class HttpAssertions
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var body = JsonNode.Parse(text)!.AsObject();
         Assert.Equal(status, (int)body["status"]!);
+        Assert.False(string.IsNullOrEmpty((string?)body["type"]));
         Assert.False(string.IsNullOrEmpty((string?)body["title"]));
+        Assert.False(string.IsNullOrEmpty((string?)body["detail"]));
         Assert.False(string.IsNullOrEmpty((string?)body["trace_id"]));
         Assert.False(string.IsNullOrEmpty((string?)body["error"]));
         if (error is not null)

@@ -34,6 +34,30 @@ public sealed class AuthTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task Rs256_verifier_with_only_the_public_key_accepts_tokens_and_refuses_login_with_503()
+    {
+        using var rsa = RSA.Create(2048);
+        var keys = new Dictionary<string, string?>
+        {
+            ["Jwt:Algorithm"] = "RS256",
+            ["Jwt:SigningKey"] = null,
+            ["Jwt:PrivateKeyPem"] = rsa.ExportPkcs8PrivateKeyPem(),
+            ["Jwt:PublicKeyPem"] = rsa.ExportSubjectPublicKeyInfoPem(),
+        };
+        await using var issuer = Fixture.CreateFactory(keys);
+        await using var verifier = Fixture.CreateFactory(new Dictionary<string, string?>(keys) { ["Jwt:PrivateKeyPem"] = null });
+        var token = await RegisterLoginValidateAsync(issuer);
+        var client = verifier.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        var validated = await client.GetAsync("/api/v1/auth/validate");
+        var login = await verifier.CreateClient().PostAsJsonAsync("/api/v1/auth/login", new { email = "anyone@example.com", password = "correct horse" });
+
+        await validated.ShouldBeAsync(200);
+        await login.ShouldBeProblemAsync(503, "login unavailable");
+    }
+
+    [Fact]
     public async Task Conflict_when_email_is_taken_in_another_case()
     {
         var client = Anonymous();
@@ -159,6 +183,21 @@ public sealed class AuthTests(ApiFixture fixture) : ApiTest(fixture)
         await after.ShouldBeProblemAsync(401, "invalid token");
         await using var db = await OpenDatabaseAsync();
         Assert.Equal(0L, await Dapper.SqlMapper.ExecuteScalarAsync<long>(db, "SELECT count(*) FROM users WHERE id = @id", new { id = user.Id }));
+    }
+
+    [Fact]
+    public async Task Deleted_account_token_stops_working_on_another_instance_too()
+    {
+        var user = await CreateUserAsync();
+        await using var other = Fixture.CreateFactory();
+        var onOther = ClientFor(other, user.Id, user.Email);
+        (await onOther.GetAsync("/api/v1/auth/validate")).EnsureSuccessStatusCode();
+
+        (await user.Client.DeleteAsync("/api/v1/auth/user")).EnsureSuccessStatusCode();
+
+        await TestRows.EventuallyAsync(
+            async () => (await onOther.GetAsync("/api/v1/auth/validate")).StatusCode == System.Net.HttpStatusCode.Unauthorized,
+            "the other instance evicts the deleted account", TimeSpan.FromSeconds(5));
     }
 
     private static async Task<string> RegisterLoginValidateAsync(KansoApiFactory factory)

@@ -27,6 +27,12 @@ internal static class LoginEndpoint
     private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> HandleAsync(
         LoginRequest request, NpgsqlDataSource db, Passwords passwords, TokenIssuer tokens, CancellationToken ct)
     {
+        if (!tokens.CanIssue)
+        {
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "login unavailable",
+                "This instance only verifies tokens (Jwt__PrivateKeyPem is not set); log in through an instance that issues them.");
+        }
+
         var email = EmailAddress.Normalize(request.Email!);
         await using var connection = await db.OpenConnectionAsync(ct);
         var user = await connection.QuerySingleOrDefaultAsync<LoginUser>(new CommandDefinition(LoginSql.FindUser, new { email }, cancellationToken: ct));

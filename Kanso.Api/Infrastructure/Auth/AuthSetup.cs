@@ -21,6 +21,8 @@ internal static class AuthSetup
         services.AddSingleton<JwtKeys>();
         services.AddSingleton<TokenIssuer>();
         services.AddSingleton<UserDirectory>();
+        services.AddSingleton<UserRevocations>();
+        services.AddHostedService(sp => sp.GetRequiredService<UserRevocations>());
         services.AddMemoryCache();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

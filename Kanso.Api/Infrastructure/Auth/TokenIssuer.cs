@@ -10,6 +10,9 @@ internal sealed class TokenIssuer(JwtKeys keys, IOptions<JwtOptions> options, Ti
 {
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
 
+    /// <summary>False on an RS256 verifier configured with the public key only.</summary>
+    public bool CanIssue => keys.SigningCredentials is not null;
+
     public (string Token, Instant ExpiresAt) Issue(Guid userId, string email)
     {
         var credentials = keys.SigningCredentials

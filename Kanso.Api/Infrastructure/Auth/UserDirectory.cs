@@ -8,10 +8,11 @@ internal sealed record KnownUser(Guid Id, string Timezone);
 
 /// <summary>
 /// "Does this token's user still exist, and what is their zone?" answered from a short cache so an
-/// authenticated request costs no query. Deleting an account evicts it here at once; other
-/// instances drop their copy within <see cref="Ttl"/>.
+/// authenticated request costs no query. Deleting an account evicts it here at once and, through
+/// <see cref="UserRevocations"/>, on the other instances; without Redis they drop their copy within
+/// <see cref="Ttl"/>.
 /// </summary>
-internal sealed class UserDirectory(NpgsqlDataSource db, IMemoryCache cache)
+internal sealed class UserDirectory(NpgsqlDataSource db, IMemoryCache cache, UserRevocations revocations)
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(30);
 
@@ -56,7 +57,12 @@ internal sealed class UserDirectory(NpgsqlDataSource db, IMemoryCache cache)
         cache.Set(Key(user.Id), user with { Timezone = timezone }, Ttl);
     }
 
-    public void Forget(Guid id) => cache.Remove(Key(id));
+    /// <summary>Evicts a deleted account here at once, and on every other instance through Redis.</summary>
+    public void Forget(Guid id)
+    {
+        cache.Remove(Key(id));
+        revocations.Publish(id);
+    }
 
-    private static string Key(Guid id) => $"user:{id:N}";
+    internal static string Key(Guid id) => $"user:{id:N}";
 }

@@ -1,20 +1,26 @@
 using DbUp;
 using DbUp.Engine.Output;
+using Kanso.Api.Infrastructure.Errors;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Kanso.Api.Infrastructure.Database;
 
 /// <summary>
 /// Applies migrations/ at start-up. DbUp keeps the journal; a session-level advisory lock makes
-/// instances that start together take turns, so the schema is migrated exactly once.
+/// instances that start together take turns, so the schema is migrated exactly once. A database
+/// that is still starting is waited for (<see cref="StartupWait"/>); one that stays unreachable or
+/// refuses the credentials stops start-up with one line naming the setting.
 /// </summary>
-internal sealed class MigrationService(NpgsqlDataSource dataSource, ILogger<MigrationService> logger) : IHostedService
+internal sealed class MigrationService(NpgsqlDataSource dataSource, IOptions<DatabaseOptions> options, ILogger<MigrationService> logger) : IHostedService
 {
+    public static readonly TimeSpan StartupWait = TimeSpan.FromSeconds(20);
+
     private const long MigrationLockKey = 0x4B616E736F;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await OpenWhenReachableAsync(cancellationToken);
         await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", connection))
         {
             lockCommand.Parameters.AddWithValue("key", MigrationLockKey);
@@ -25,7 +31,8 @@ internal sealed class MigrationService(NpgsqlDataSource dataSource, ILogger<Migr
         {
             var folder = Path.Combine(AppContext.BaseDirectory, "migrations");
             var upgrader = DeployChanges.To
-                .PostgresqlDatabase(dataSource.ConnectionString)
+                // The configured string: the data source's own omits the password.
+                .PostgresqlDatabase(options.Value.Postgres)
                 .WithScriptsFromFileSystem(folder)
                 .WithTransactionPerScript()
                 .LogTo(new DbUpLog(logger))
@@ -51,6 +58,31 @@ internal sealed class MigrationService(NpgsqlDataSource dataSource, ILogger<Migr
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task<NpgsqlConnection> OpenWhenReachableAsync(CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + StartupWait;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await dataSource.OpenConnectionAsync(ct);
+            }
+            catch (Exception ex) when (KansoExceptionHandler.IsDatabaseUnavailable(ex) && DateTime.UtcNow < deadline)
+            {
+                logger.LogWarning("Waiting for the database: {Message}", ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 5)), ct);
+            }
+            catch (Exception ex) when (KansoExceptionHandler.IsDatabaseUnavailable(ex))
+            {
+                throw new StartupException($"the database is unreachable ({ex.Message}); check ConnectionStrings__Postgres and that PostgreSQL is running.", ex);
+            }
+            catch (PostgresException ex) when (ex.SqlState.StartsWith("28", StringComparison.Ordinal) || ex.SqlState == PostgresErrorCodes.InvalidCatalogName)
+            {
+                throw new StartupException($"the database refused the connection ({ex.MessageText}); check ConnectionStrings__Postgres.", ex);
+            }
+        }
+    }
 
     private sealed class DbUpLog(ILogger logger) : IUpgradeLog
     {

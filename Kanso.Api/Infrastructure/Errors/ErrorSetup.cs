@@ -25,6 +25,15 @@ internal static class ErrorSetup
             }
 
             problem.Detail ??= problem.Title;
+
+            // The framework's defaults give a type for the common statuses only (not 410, 413, 429).
+            problem.Type ??= problem.Status switch
+            {
+                410 => "https://tools.ietf.org/html/rfc9110#section-15.5.11",
+                413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+                429 => "https://tools.ietf.org/html/rfc6585#section-4",
+                _ => "about:blank",
+            };
             problem.Instance ??= http.Request.Path;
         });
         services.AddExceptionHandler<KansoExceptionHandler>();

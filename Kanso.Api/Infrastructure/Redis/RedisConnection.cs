@@ -30,6 +30,9 @@ internal sealed class RedisConnection : IAsyncDisposable
     /// <summary>The multiplexer once created (it may still be disconnected), else null.</summary>
     public IConnectionMultiplexer? Multiplexer => _connecting.IsCompletedSuccessfully ? _connecting.Result : null;
 
+    /// <summary>The multiplexer once the first connection attempt is over (null without Redis).</summary>
+    public Task<IConnectionMultiplexer?> WhenCreated => _connecting;
+
     public bool IsConnected => Multiplexer?.IsConnected == true;
 
     public string State => !IsConfigured ? "disabled" : IsConnected ? "connected" : "unreachable";
