@@ -243,6 +243,28 @@ internal static class Report
         s.AppendLine(CultureInfo.InvariantCulture, $"Initial sync of {initial.Rows:N0} rows in {initial.Pages} pages of 1,000: median {initial.MedianSeconds:0.00} s, best {initial.BestSeconds:0.00} s (5 rounds, one client).");
         s.AppendLine();
         s.AppendLine(CultureInfo.InvariantCulture, $"Peak RSS of the API process (VmHWM): {peakRssMb:0} MB.");
+        s.AppendLine();
+        s.AppendLine("## Against the targets");
+        s.AppendLine();
+        s.AppendLine("| target | measured | met |");
+        s.AppendLine("|---|---|---|");
+        Measurement Row(string prefix) => rows.First(r => r.Name.StartsWith(prefix, StringComparison.Ordinal));
+        void Target(string target, string measured, bool met) => s.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {measured} | {(met ? "yes" : "**no**")} |");
+        var pull = Row("pull");
+        Target("pull, 64 connections: ≥ 2,000 req/s, p99 ≤ 100 ms", $"{pull.RequestsPerSecond:N0} req/s, p99 {pull.P99Ms:0} ms", pull.RequestsPerSecond >= 2000 && pull.P99Ms <= 100);
+        foreach (var name in new[] { "create entry", "update habit" })
+        {
+            var m = Row(name);
+            Target($"{name}, 64 connections: ≥ 1,000 req/s, p99 ≤ 150 ms", $"{m.RequestsPerSecond:N0} req/s, p99 {m.P99Ms:0} ms", m.RequestsPerSecond >= 1000 && m.P99Ms <= 150);
+        }
+
+        var push = Row("push");
+        Target("push of 50 mutations: ≥ 3,000 mutations/s", $"{push.OpsPerSecond:N0} mutations/s", push.OpsPerSecond >= 3000);
+        var week = Row("stats 7");
+        var year = Row("stats 365");
+        Target("stats 7 days / 365 days: ≥ 1,500 / ≥ 200 req/s", $"{week.RequestsPerSecond:N0} / {year.RequestsPerSecond:N0} req/s", week.RequestsPerSecond >= 1500 && year.RequestsPerSecond >= 200);
+        Target("initial sync of 20,000 rows: ≤ 1 s", $"{initial.MedianSeconds:0.00} s (median)", initial.MedianSeconds <= 1);
+        Target("peak RSS under load: ≤ 250 MB", $"{peakRssMb:0} MB", peakRssMb <= 250);
         return s.ToString();
     }
 
