@@ -218,6 +218,7 @@ public sealed class CreateHabitTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("""{"title":"Read","sort_order":1.5}""", "sort_order")]
     [InlineData("""{"title":"Read","weekdays":[1,"2"]}""", "weekdays")]
     [InlineData("""{"title":"Read","start_date":"2026-03-08T07:00:00"}""", "start_date")]
+    [InlineData("""{"title":"Read","start_date":"9999-12-31T23:59:59-01:00"}""", "start_date")]
     [InlineData("""{"title":"Read","id":"not-a-uuid"}""", "id")]
     [InlineData("""{"title":"Read\u0000"}""", "title")]
     public async Task Bad_request_naming_the_field_when_a_value_has_the_wrong_type(string json, string field)
