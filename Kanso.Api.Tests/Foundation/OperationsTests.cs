@@ -25,6 +25,17 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task OpenApi_document_gives_health_its_503_with_the_same_body()
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        var responses = body["paths"]!["/health"]!["get"]!["responses"]!;
+        Assert.Equal(
+            (string?)responses["200"]!["content"]!["application/json"]!["schema"]!["$ref"],
+            (string?)responses["503"]?["content"]?["application/json"]?["schema"]?["$ref"]);
+    }
+
+    [Fact]
     public async Task Scalar_is_served_and_swagger_redirects_there()
     {
         var client = Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
