@@ -36,6 +36,14 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task OpenApi_document_gives_register_its_409()
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        Assert.NotNull(body["paths"]!["/api/v1/auth/register"]!["post"]!["responses"]!["409"]);
+    }
+
+    [Fact]
     public async Task Scalar_is_served_and_swagger_redirects_there()
     {
         var client = Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
