@@ -43,6 +43,19 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.NotNull(body["paths"]!["/api/v1/auth/register"]!["post"]!["responses"]!["409"]);
     }
 
+    [Theory]
+    [InlineData("ProblemDetails")]
+    [InlineData("HttpValidationProblemDetails")]
+    public async Task OpenApi_document_gives_problems_error_and_trace_id(string schema)
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        var problem = body["components"]!["schemas"]![schema]!;
+        Assert.Equal("string", (string?)problem["properties"]!["error"]?["type"]);
+        Assert.Equal("string", (string?)problem["properties"]!["trace_id"]?["type"]);
+        Assert.Contains("error", problem["required"]?.AsArray().Select(n => (string?)n) ?? []);
+    }
+
     [Fact]
     public async Task Scalar_is_served_and_swagger_redirects_there()
     {

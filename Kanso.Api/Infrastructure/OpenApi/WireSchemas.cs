@@ -49,6 +49,33 @@ internal static class WireSchemas
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Problem details as every non-2xx answer carries them: the RFC 9457 members, always present, plus
+    /// <c>error</c> and <c>trace_id</c> (added by CustomizeProblemDetails, which the generator cannot see).
+    /// </summary>
+    public static Task TransformProblemAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken ct)
+    {
+        if (!typeof(Microsoft.AspNetCore.Mvc.ProblemDetails).IsAssignableFrom(context.JsonTypeInfo.Type))
+        {
+            return Task.CompletedTask;
+        }
+
+        schema.Properties ??= new Dictionary<string, IOpenApiSchema>();
+        schema.Properties["error"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.String,
+            Description = "A short lowercase reason kept for earlier clients, e.g. \"version conflict\", \"habit not found\", \"invalid credentials\".",
+        };
+        schema.Properties["trace_id"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The request's trace id, for support." };
+        if (schema.Properties.TryGetValue("errors", out var errors) && errors is OpenApiSchema { AdditionalProperties: OpenApiSchema messages })
+        {
+            messages.Items = new OpenApiSchema { Type = JsonSchemaType.String };
+        }
+
+        schema.Required = new HashSet<string> { "type", "title", "status", "detail", "error", "trace_id" };
+        return Task.CompletedTask;
+    }
+
     private static (JsonSchemaType? Kind, string? Format) Describe(Type type) => type switch
     {
         _ when type == typeof(string) => (JsonSchemaType.String, null),
