@@ -56,6 +56,19 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.Contains("error", problem["required"]?.AsArray().Select(n => (string?)n) ?? []);
     }
 
+    [Theory]
+    [InlineData("HabitResponse", "end_date")]
+    [InlineData("HabitResponse", "archived_at")]
+    [InlineData("EntryResponse", "deleted_at")]
+    public async Task OpenApi_document_gives_a_nullable_instant_as_a_nullable_date_time_string(string schema, string property)
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        var field = body["components"]!["schemas"]![schema]!["properties"]![property]!;
+        Assert.Equal(["null", "string"], field["type"]?.AsArray().Select(t => (string?)t).Order());
+        Assert.Equal("date-time", (string?)field["format"]);
+    }
+
     [Fact]
     public async Task Scalar_is_served_and_swagger_redirects_there()
     {

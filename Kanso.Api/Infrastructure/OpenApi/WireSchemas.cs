@@ -15,7 +15,7 @@ internal static class WireSchemas
 {
     /// <summary>These types are inlined where used rather than made components of their own.</summary>
     public static string? ReferenceId(JsonTypeInfo info) =>
-        IsOptional(info.Type) || info.Type == typeof(Instant) || info.Type == typeof(LocalDate)
+        IsOptional(info.Type) || IsTextValue(Nullable.GetUnderlyingType(info.Type) ?? info.Type)
             ? null
             : OpenApiOptions.CreateDefaultSchemaReferenceId(info);
 
@@ -86,6 +86,9 @@ internal static class WireSchemas
         _ when type == typeof(int[]) => (JsonSchemaType.Array, null),
         _ => (null, null),
     };
+
+    /// <summary>Instants and dates, also when nullable (a component of their own would wrap every nullable one in a oneOf).</summary>
+    private static bool IsTextValue(Type type) => type == typeof(Instant) || type == typeof(LocalDate);
 
     private static bool IsOptional(Type type) => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Optional<>);
 }
