@@ -69,6 +69,24 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.Equal("date-time", (string?)field["format"]);
     }
 
+    [Theory]
+    [InlineData("CreateHabitRequest", "description", true)]
+    [InlineData("PushHabitRequest", "icon", true)]
+    [InlineData("PushHabitRequest", "unit", true)]
+    [InlineData("PushHabitRequest", "reminder_time", true)]
+    [InlineData("PushHabitRequest", "end_date", true)]
+    [InlineData("PushHabitRequest", "archived_at", true)]
+    [InlineData("PushHabitRequest", "title", false)]
+    [InlineData("PushHabitRequest", "weekdays", false)]
+    [InlineData("PushEntryRequest", "notes", false)]
+    public async Task OpenApi_document_shows_as_nullable_exactly_the_fields_null_clears(string schema, string property, bool nullable)
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        var type = body["components"]!["schemas"]![schema]!["properties"]![property]!["type"]!;
+        Assert.Equal(nullable, type is System.Text.Json.Nodes.JsonArray types && types.Any(t => (string?)t == "null"));
+    }
+
     [Fact]
     public async Task Scalar_is_served_and_swagger_redirects_there()
     {

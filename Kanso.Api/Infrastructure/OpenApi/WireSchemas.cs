@@ -29,7 +29,9 @@ internal static class WireSchemas
         }
 
         var underlying = Nullable.GetUnderlyingType(type);
-        var nullable = underlying is not null || (!optional && context.JsonPropertyInfo is { IsGetNullable: true });
+        var nullable = underlying is not null || (optional
+            ? context.JsonPropertyInfo?.AttributeProvider?.IsDefined(typeof(ClearableAttribute), inherit: true) == true
+            : context.JsonPropertyInfo is { IsGetNullable: true });
         type = underlying ?? type;
 
         var (kind, format) = Describe(type);

@@ -15,10 +15,12 @@ internal record HabitFields
 {
     public Optional<string> Title { get; init; }
 
+    [Clearable]
     public Optional<string> Description { get; init; }
 
     public Optional<string> Color { get; init; }
 
+    [Clearable]
     public Optional<string> Icon { get; init; }
 
     public Optional<int> SortOrder { get; init; }
@@ -27,6 +29,7 @@ internal record HabitFields
 
     public Optional<double> TargetValue { get; init; }
 
+    [Clearable]
     public Optional<string> Unit { get; init; }
 
     public Optional<string> FrequencyType { get; init; }
@@ -37,12 +40,15 @@ internal record HabitFields
 
     public Optional<int> TimesPerWeek { get; init; }
 
+    [Clearable]
     public Optional<string> ReminderTime { get; init; }
 
     public Optional<Instant> StartDate { get; init; }
 
+    [Clearable]
     public Optional<Instant> EndDate { get; init; }
 
+    [Clearable]
     public Optional<Instant> ArchivedAt { get; init; }
 }
 
