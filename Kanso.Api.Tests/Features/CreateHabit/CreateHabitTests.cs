@@ -91,6 +91,19 @@ public sealed class CreateHabitTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.Null(body["times_per_week"]);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(0.5)]
+    [InlineData(-1)]
+    public async Task Created_with_target_1_whatever_target_a_boolean_habit_is_sent(double target)
+    {
+        var user = await CreateUserAsync();
+
+        var response = await user.Client.PostAsJsonAsync("/api/v1/habits", new { title = "Meditate", type = "boolean", target_value = target });
+
+        Assert.Equal(1, (double)(await response.ShouldBeAsync(201))["target_value"]!);
+    }
+
     [Fact]
     public async Task Created_ignoring_server_owned_and_unknown_fields()
     {
@@ -201,6 +214,8 @@ public sealed class CreateHabitTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("""{"title":null}""", "title")]
     [InlineData("""{"title":"Read","color":"blue"}""", "color")]
     [InlineData("""{"title":"Read","sort_order":null}""", "sort_order")]
+    [InlineData("""{"title":"Read","type":"numeric","target_value":0}""", "target_value")]
+    [InlineData("""{"title":"Read","type":"timer","target_value":0.5}""", "target_value")]
     public async Task Bad_request_with_the_field_when_the_habit_is_invalid(string json, string field)
     {
         var user = await CreateUserAsync();
