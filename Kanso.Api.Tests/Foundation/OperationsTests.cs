@@ -54,6 +54,7 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.Equal("string", (string?)problem["properties"]!["error"]?["type"]);
         Assert.Equal("string", (string?)problem["properties"]!["trace_id"]?["type"]);
         Assert.Contains("error", problem["required"]?.AsArray().Select(n => (string?)n) ?? []);
+        Assert.Equal(["string", "string", "integer", "string"], new[] { "type", "title", "status", "detail" }.Select(p => problem["properties"]![p]!["type"]!.ToJsonString().Trim('"')));
     }
 
     [Theory]

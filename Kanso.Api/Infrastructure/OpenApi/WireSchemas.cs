@@ -74,6 +74,14 @@ internal static class WireSchemas
             messages.Items = new OpenApiSchema { Type = JsonSchemaType.String };
         }
 
+        foreach (var member in new[] { "type", "title", "status", "detail" })
+        {
+            if (schema.Properties.TryGetValue(member, out var property) && property is OpenApiSchema { Type: { } type } concrete)
+            {
+                concrete.Type = type & ~JsonSchemaType.Null;
+            }
+        }
+
         schema.Required = new HashSet<string> { "type", "title", "status", "detail", "error", "trace_id" };
         return Task.CompletedTask;
     }
