@@ -69,6 +69,20 @@ public sealed class ErrorPipelineTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task Service_unavailable_with_retry_after_when_the_database_keeps_a_request_waiting_past_the_timeout()
+    {
+        var user = await CreateUserAsync();
+        await using var db = await OpenDatabaseAsync();
+        await using var hold = await db.BeginTransactionAsync();
+        await Dapper.SqlMapper.ExecuteAsync(db, "SELECT 1 FROM users WHERE id = @id FOR UPDATE", new { id = user.Id }, hold);
+
+        var response = await user.Client.PostAsJsonAsync("/api/v1/habits", new { title = "Waits for the lock" });
+
+        await response.ShouldBeProblemAsync(503);
+        Assert.NotNull(response.Headers.RetryAfter);
+    }
+
+    [Fact]
     public async Task Not_found_for_an_unknown_route()
     {
         var response = await Anonymous().GetAsync("/api/v1/no-such-thing");

@@ -25,6 +25,70 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task OpenApi_document_gives_health_its_503_with_the_same_body()
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        var responses = body["paths"]!["/health"]!["get"]!["responses"]!;
+        Assert.Equal(
+            (string?)responses["200"]!["content"]!["application/json"]!["schema"]!["$ref"],
+            (string?)responses["503"]?["content"]?["application/json"]?["schema"]?["$ref"]);
+    }
+
+    [Fact]
+    public async Task OpenApi_document_gives_register_its_409()
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        Assert.NotNull(body["paths"]!["/api/v1/auth/register"]!["post"]!["responses"]!["409"]);
+    }
+
+    [Theory]
+    [InlineData("ProblemDetails")]
+    [InlineData("HttpValidationProblemDetails")]
+    public async Task OpenApi_document_gives_problems_error_and_trace_id(string schema)
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        var problem = body["components"]!["schemas"]![schema]!;
+        Assert.Equal("string", (string?)problem["properties"]!["error"]?["type"]);
+        Assert.Equal("string", (string?)problem["properties"]!["trace_id"]?["type"]);
+        Assert.Contains("error", problem["required"]?.AsArray().Select(n => (string?)n) ?? []);
+        Assert.Equal(["string", "string", "integer", "string"], new[] { "type", "title", "status", "detail" }.Select(p => problem["properties"]![p]!["type"]!.ToJsonString().Trim('"')));
+    }
+
+    [Theory]
+    [InlineData("HabitResponse", "end_date")]
+    [InlineData("HabitResponse", "archived_at")]
+    [InlineData("EntryResponse", "deleted_at")]
+    public async Task OpenApi_document_gives_a_nullable_instant_as_a_nullable_date_time_string(string schema, string property)
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        var field = body["components"]!["schemas"]![schema]!["properties"]![property]!;
+        Assert.Equal(["null", "string"], field["type"]?.AsArray().Select(t => (string?)t).Order());
+        Assert.Equal("date-time", (string?)field["format"]);
+    }
+
+    [Theory]
+    [InlineData("CreateHabitRequest", "description", true)]
+    [InlineData("PushHabitRequest", "icon", true)]
+    [InlineData("PushHabitRequest", "unit", true)]
+    [InlineData("PushHabitRequest", "reminder_time", true)]
+    [InlineData("PushHabitRequest", "end_date", true)]
+    [InlineData("PushHabitRequest", "archived_at", true)]
+    [InlineData("PushHabitRequest", "title", false)]
+    [InlineData("PushHabitRequest", "weekdays", false)]
+    [InlineData("PushEntryRequest", "notes", false)]
+    public async Task OpenApi_document_shows_as_nullable_exactly_the_fields_null_clears(string schema, string property, bool nullable)
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        var type = body["components"]!["schemas"]![schema]!["properties"]![property]!["type"]!;
+        Assert.Equal(nullable, type is System.Text.Json.Nodes.JsonArray types && types.Any(t => (string?)t == "null"));
+    }
+
+    [Fact]
     public async Task Scalar_is_served_and_swagger_redirects_there()
     {
         var client = Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });

@@ -42,4 +42,15 @@ public sealed class LocalDaysTests
         Assert.Equal(Duration.FromHours(24), bounds[1] - bounds[0]);
         Assert.Equal(Duration.FromHours(24), bounds[3] - bounds[2]);
     }
+
+    [Fact]
+    public void Date_of_an_instant_a_zone_already_puts_in_year_10000_is_the_last_date()
+    {
+        var kiritimati = DateTimeZoneProviders.Tzdb["Pacific/Kiritimati"];
+
+        Assert.Equal(LocalDate.MaxIsoValue, LocalDays.DateOf(Instant.MaxValue, kiritimati));
+        Assert.Equal(new LocalDate(9999, 12, 31), LocalDays.DateOf(Instant.FromUtc(9999, 12, 31, 9, 59), kiritimati));
+        Assert.Equal(new LocalDate(9999, 12, 31), LocalDays.DateOf(Instant.MaxValue, DateTimeZone.Utc));
+        Assert.Equal(new LocalDate(2026, 3, 9), LocalDays.DateOf(Instant.FromUtc(2026, 3, 8, 23, 30), DateTimeZoneProviders.Tzdb["Europe/Rome"]));
+    }
 }

@@ -314,6 +314,22 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task An_entry_at_the_end_of_year_9999_counts_on_the_last_date_instead_of_failing_the_users_recompute()
+    {
+        Factory.Clock.Reset(Noon);
+        var user = await CreateUserAsync("Pacific/Kiritimati");
+        await using var db = await Factory.OpenAppDatabaseAsync();
+        var lastSecond = Instant.FromUtc(9999, 12, 31, 23, 59, 59);
+        var habit = await db.InsertHabitAsync(user.Id, new TestHabit { StreakDirty = true, EndDate = lastSecond }, [.. DoneDaysAgo(0, 1), new TestEntry(lastSecond)]);
+
+        await Recalculator(Factory).RecomputeHabitAsync(user.Id, habit.Id, CancellationToken.None);
+
+        var after = await db.ReadHabitAsync(user.Id, habit.Id);
+        Assert.False(after.StreakDirty);
+        Assert.Equal((2, 2), (after.CurrentStreak, after.LongestStreak));
+    }
+
+    [Fact]
     public async Task Ended_habit_is_not_due_again()
     {
         Factory.Clock.Reset(Noon);

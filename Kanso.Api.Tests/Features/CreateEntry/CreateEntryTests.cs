@@ -37,6 +37,17 @@ public sealed class CreateEntryTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task Created_with_value_0_when_minus_0_is_sent()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+
+        var response = await user.Client.PostAsync("/api/v1/entries", RecordApi.Json($$"""{"habit_id":"{{habit}}","completion_date":"2026-03-08T07:00:00Z","value":-0}"""));
+
+        Assert.Equal("0", (await response.ShouldBeAsync(201))["value"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task Created_under_the_users_change_number_and_counted_in_the_streak()
     {
         var user = await CreateUserAsync();

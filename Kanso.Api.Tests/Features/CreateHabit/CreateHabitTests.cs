@@ -91,6 +91,19 @@ public sealed class CreateHabitTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.Null(body["times_per_week"]);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(0.5)]
+    [InlineData(-1)]
+    public async Task Created_with_target_1_whatever_target_a_boolean_habit_is_sent(double target)
+    {
+        var user = await CreateUserAsync();
+
+        var response = await user.Client.PostAsJsonAsync("/api/v1/habits", new { title = "Meditate", type = "boolean", target_value = target });
+
+        Assert.Equal(1, (double)(await response.ShouldBeAsync(201))["target_value"]!);
+    }
+
     [Fact]
     public async Task Created_ignoring_server_owned_and_unknown_fields()
     {
@@ -201,6 +214,8 @@ public sealed class CreateHabitTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("""{"title":null}""", "title")]
     [InlineData("""{"title":"Read","color":"blue"}""", "color")]
     [InlineData("""{"title":"Read","sort_order":null}""", "sort_order")]
+    [InlineData("""{"title":"Read","type":"numeric","target_value":0}""", "target_value")]
+    [InlineData("""{"title":"Read","type":"timer","target_value":0.5}""", "target_value")]
     public async Task Bad_request_with_the_field_when_the_habit_is_invalid(string json, string field)
     {
         var user = await CreateUserAsync();
@@ -218,6 +233,7 @@ public sealed class CreateHabitTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("""{"title":"Read","sort_order":1.5}""", "sort_order")]
     [InlineData("""{"title":"Read","weekdays":[1,"2"]}""", "weekdays")]
     [InlineData("""{"title":"Read","start_date":"2026-03-08T07:00:00"}""", "start_date")]
+    [InlineData("""{"title":"Read","start_date":"9999-12-31T23:59:59-01:00"}""", "start_date")]
     [InlineData("""{"title":"Read","id":"not-a-uuid"}""", "id")]
     [InlineData("""{"title":"Read\u0000"}""", "title")]
     public async Task Bad_request_naming_the_field_when_a_value_has_the_wrong_type(string json, string field)

@@ -132,6 +132,18 @@ public sealed class GetStatsTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task A_habit_ending_at_the_end_of_year_9999_is_counted_in_a_zone_already_in_year_10000()
+    {
+        Factory.Clock.Reset(Instant.FromUtc(2026, 3, 18, 12, 0));
+        var user = await CreateUserAsync();
+        await user.Client.CreateHabitAsync(new { title = "Forever", start_date = "2026-03-16T12:00:00Z", end_date = "9999-12-31T23:59:59.999999Z" });
+
+        var stats = await GetStatsAsync(user, "/api/v1/stats/weekly?start_date=2026-03-16&end_date=2026-03-18", "Pacific/Kiritimati");
+
+        Assert.Equal(2, (int)stats["habits"]![0]!["days_scheduled"]!);
+    }
+
+    [Fact]
     public async Task Interval_habit_schedules_every_nth_day_from_its_first_day()
     {
         Factory.Clock.Reset(Instant.FromUtc(2026, 3, 18, 12, 0));

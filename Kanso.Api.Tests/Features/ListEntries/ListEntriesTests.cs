@@ -61,6 +61,8 @@ public sealed class ListEntriesTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("habit_id=HABIT&from=2026-03-01T00:00:00", "from")]
     [InlineData("habit_id=HABIT&from=yesterday", "from")]
     [InlineData("habit_id=HABIT&to=2026-03-01", "to")]
+    [InlineData("habit_id=HABIT&to=9999-12-31T23:59:59-01:00", "to")]
+    [InlineData("habit_id=HABIT&to=-9998-01-01T00:00:00Z", "to")]
     [InlineData("habit_id=HABIT&from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "from")]
     public async Task Bad_request_naming_the_parameter_when_it_is_missing_or_malformed(string query, string parameter)
     {

@@ -55,6 +55,26 @@ public sealed class PushChangesTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task A_replay_returns_the_first_result_as_it_was_written()
+    {
+        var user = await CreateUserAsync();
+        var habit = Guid.NewGuid();
+        var body = new
+        {
+            mutations = new object[]
+            {
+                new { mutation_id = "h", op = "upsert_habit", id = habit, data = new { title = "Run", type = "numeric", target_value = 1e308 } },
+                new { mutation_id = "e", op = "upsert_entry", id = Guid.NewGuid(), data = new { habit_id = habit, completion_date = "2026-03-08T07:00:00Z", value = 0.0000001 } },
+            },
+        };
+        var first = await user.Client.PushAsync(body);
+
+        var replay = await user.Client.PushAsync(body);
+
+        Assert.Equal(first["results"]!.ToJsonString(), replay["results"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task A_replay_within_one_batch_returns_the_first_result_and_applies_once()
     {
         var user = await CreateUserAsync();

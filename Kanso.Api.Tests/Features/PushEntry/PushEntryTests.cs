@@ -21,6 +21,18 @@ public sealed class PushEntryTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task Ok_with_value_0_when_minus_0_is_sent()
+    {
+        var user = await CreateUserAsync();
+        var habit = await user.Client.CreateHabitIdAsync();
+        var entry = await user.Client.CreateEntryIdAsync(habit);
+
+        var response = await user.Client.PutAsync($"/api/v1/entries/{entry}", RecordApi.Json("""{"version":1,"value":-0.0}"""));
+
+        Assert.Equal("0", (await response.ShouldBeAsync(200))["value"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task Ok_moving_the_completion_date_and_ignoring_a_habit_id()
     {
         var user = await CreateUserAsync();

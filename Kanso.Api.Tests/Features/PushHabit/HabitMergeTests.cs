@@ -17,6 +17,9 @@ public sealed class HabitMergeTests : ValidatorTest
     [InlineData("{'title':'Read','end_date':'2026-03-08T11:59:59Z'}", "end_date")]
     [InlineData("{'title':'Read','start_date':'2026-03-10T00:00:00Z','end_date':'2026-03-09T00:00:00Z'}", "end_date")]
     [InlineData("{'description':'no title'}", "title")]
+    [InlineData("{'title':'Read','type':'numeric','target_value':0}", "target_value")]
+    [InlineData("{'title':'Read','type':'timer','target_value':0.5}", "target_value")]
+    [InlineData("{'title':'Read','type':'numeric','target_value':-1}", "target_value")]
     public void Invalid_when_the_merged_habit_breaks_a_rule_across_fields(string json, string field)
     {
         var merged = HabitValues.Defaults(Now).Apply(Body<HabitFields>(json));
@@ -40,12 +43,16 @@ public sealed class HabitMergeTests : ValidatorTest
         Assert.Equal(("Read", "boolean", 1d, "daily", 0, Now), (merged.Title, merged.Type, merged.TargetValue, merged.FrequencyType, merged.SortOrder, merged.StartDate));
     }
 
-    [Fact]
-    public void Boolean_habit_target_is_forced_to_1()
+    [Theory]
+    [InlineData(5)]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void Boolean_habit_target_is_forced_to_1(double target)
     {
-        var merged = HabitValues.Defaults(Now).Apply(Body<HabitFields>("{'title':'Read','type':'boolean','target_value':5}")).Normalize();
+        var values = HabitValues.Defaults(Now).Apply(Body<HabitFields>($"{{'title':'Read','type':'boolean','target_value':{target}}}"));
 
-        Assert.Equal(1, merged.TargetValue);
+        Assert.Null(values.Errors());
+        Assert.Equal(1, values.Normalize().TargetValue);
     }
 
     [Fact]

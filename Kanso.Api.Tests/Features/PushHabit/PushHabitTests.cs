@@ -115,7 +115,7 @@ public sealed class PushHabitTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("""{"version":1,"title":null}""", "title")]
     [InlineData("""{"version":1,"type":null}""", "type")]
     [InlineData("""{"version":1,"weekdays":null}""", "weekdays")]
-    [InlineData("""{"version":1,"target_value":0}""", "target_value")]
+    [InlineData("""{"version":1,"type":"numeric","target_value":0}""", "target_value")]
     [InlineData("""{"title":"No version"}""", "version")]
     public async Task Bad_request_with_the_field_and_nothing_changed_when_the_update_is_invalid(string json, string field)
     {

@@ -16,6 +16,7 @@ internal static class GetHealthEndpoint
             .WithName("GetHealth")
             .WithSummary("Liveness and dependencies: 200 ok or degraded (Redis unreachable), 503 unavailable (database unreachable).")
             .WithTags("Operations")
+            .Produces<GetHealthResponse>(StatusCodes.Status503ServiceUnavailable)
             .AllowAnonymous();
         return app;
     }

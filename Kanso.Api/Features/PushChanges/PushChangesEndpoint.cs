@@ -261,7 +261,7 @@ internal static class PushChangesSql
 
     public const string Remember = """
         INSERT INTO sync_mutations (user_id, mutation_id, request_hash, result, created_at)
-        SELECT @userId, m.mutation_id, m.request_hash, m.result::jsonb, @now
+        SELECT @userId, m.mutation_id, m.request_hash, m.result::json, @now
         FROM unnest(@ids::text[], @hashes::bytea[], @results::text[]) AS m (mutation_id, request_hash, result)
         ON CONFLICT (user_id, mutation_id) DO NOTHING
         """;

@@ -17,7 +17,8 @@ internal static class RegisterEndpoint
             .WithSummary("Creates an account. The email is trimmed and lower-cased; 409 when it is taken.")
             .WithTags("Auth")
             .AllowAnonymous()
-            .Validate<RegisterRequest>();
+            .Validate<RegisterRequest>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
 

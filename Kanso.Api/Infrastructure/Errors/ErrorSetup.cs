@@ -26,6 +26,12 @@ internal static class ErrorSetup
 
             problem.Detail ??= problem.Title;
 
+            // Every 503 says when to retry, also the request timeout's (written by the status-code pages).
+            if (problem.Status == StatusCodes.Status503ServiceUnavailable && !http.Response.Headers.ContainsKey("Retry-After"))
+            {
+                http.Response.Headers.RetryAfter = KansoExceptionHandler.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             // The framework's defaults give a type for the common statuses only (not 410, 413, 429).
             problem.Type ??= problem.Status switch
             {

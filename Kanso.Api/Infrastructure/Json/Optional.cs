@@ -62,6 +62,13 @@ internal readonly struct Optional<T> : IEquatable<Optional<T>>
     public static bool operator !=(Optional<T> left, Optional<T> right) => !left.Equals(right);
 }
 
+/// <summary>
+/// Marks an <see cref="Optional{T}"/> body property that <c>null</c> clears, so the OpenAPI document
+/// shows it nullable (the validators refuse a null everywhere else).
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class ClearableAttribute : Attribute;
+
 /// <summary>Applying a sent property to a stored value (the merge of a partial update).</summary>
 internal static class OptionalPatch
 {

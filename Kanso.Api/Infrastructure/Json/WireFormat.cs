@@ -16,6 +16,9 @@ internal static class WireFormat
 
     private static readonly LocalDatePattern Date = LocalDatePattern.Iso;
 
+    // The first instant of year 0000 (Instant.MaxValue is the last of year 9999).
+    private static readonly Instant MinInstant = Instant.FromUtc(0, 1, 1, 0, 0);
+
     public static string Format(Instant instant) => OutputInstant.Format(TruncateToMicroseconds(instant));
 
     public static string Format(LocalDate date) => Date.Format(date);
@@ -29,12 +32,21 @@ internal static class WireFormat
         }
 
         var result = InputInstant.Parse(text);
-        if (!result.Success)
+        if (!result.Success || result.Value.Year is < 0 or > 9999)
         {
             return false;
         }
 
-        instant = TruncateToMicroseconds(result.Value.ToInstant());
+        // The instant must have a four-digit year in UTC too, as it is written back; an offset can
+        // carry year 9999 past that (and past NodaTime's range: ToInstant would throw) or year 0 below it.
+        var offset = Duration.FromSeconds(result.Value.Offset.Seconds);
+        var wallClock = result.Value.LocalDateTime.InUtc().ToInstant();
+        if ((offset < Duration.Zero && wallClock > Instant.MaxValue + offset) || (offset > Duration.Zero && wallClock < MinInstant + offset))
+        {
+            return false;
+        }
+
+        instant = TruncateToMicroseconds(wallClock - offset);
         return true;
     }
 

@@ -13,6 +13,7 @@ internal static class OpenApiSetup
         {
             options.CreateSchemaReferenceId = WireSchemas.ReferenceId;
             options.AddSchemaTransformer(WireSchemas.TransformAsync);
+            options.AddSchemaTransformer(WireSchemas.TransformProblemAsync);
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo

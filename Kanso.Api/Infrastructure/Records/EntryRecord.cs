@@ -66,6 +66,9 @@ internal static class EntryRules
     public const double MaxValue = 1_000_000;
 
     public const double DefaultValue = 1;
+
+    /// <summary>The value as stored: -0 (valid JSON, and within the range) becomes 0, so no app shows "-0".</summary>
+    public static double Stored(double value) => value == 0 ? 0 : value;
 }
 
 /// <summary>The rules each sent entry field must meet; whether <c>completion_date</c> must be sent is the create's rule.</summary>

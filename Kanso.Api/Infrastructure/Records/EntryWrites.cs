@@ -43,7 +43,7 @@ internal static class EntryWrites
             id,
             habitId,
             completionDate = fields.CompletionDate.Value,
-            value = fields.Value.PatchRequired(EntryRules.DefaultValue),
+            value = EntryRules.Stored(fields.Value.PatchRequired(EntryRules.DefaultValue)),
             notes = fields.Notes.Patch(null),
             changeSeq,
         }, transaction, cancellationToken: ct));
@@ -76,7 +76,7 @@ internal static class EntryWrites
             setCompletionDate = fields.CompletionDate.HasValue,
             completionDate = fields.CompletionDate.HasValue ? fields.CompletionDate.Value : default(NodaTime.Instant?),
             setValue = fields.Value.HasValue,
-            value = fields.Value.HasValue ? fields.Value.Value : default(double?),
+            value = fields.Value.HasValue ? EntryRules.Stored(fields.Value.Value) : default(double?),
             setNotes = fields.Notes.HasValue,
             notes = fields.Notes.Patch(null),
         }, transaction, cancellationToken: ct));

@@ -15,10 +15,12 @@ internal record HabitFields
 {
     public Optional<string> Title { get; init; }
 
+    [Clearable]
     public Optional<string> Description { get; init; }
 
     public Optional<string> Color { get; init; }
 
+    [Clearable]
     public Optional<string> Icon { get; init; }
 
     public Optional<int> SortOrder { get; init; }
@@ -27,6 +29,7 @@ internal record HabitFields
 
     public Optional<double> TargetValue { get; init; }
 
+    [Clearable]
     public Optional<string> Unit { get; init; }
 
     public Optional<string> FrequencyType { get; init; }
@@ -37,12 +40,15 @@ internal record HabitFields
 
     public Optional<int> TimesPerWeek { get; init; }
 
+    [Clearable]
     public Optional<string> ReminderTime { get; init; }
 
     public Optional<Instant> StartDate { get; init; }
 
+    [Clearable]
     public Optional<Instant> EndDate { get; init; }
 
+    [Clearable]
     public Optional<Instant> ArchivedAt { get; init; }
 }
 
@@ -90,8 +96,8 @@ internal sealed class HabitFieldsValidator : AbstractValidator<HabitFields>
         RuleFor(x => x.SortOrder).NotSentAsNull();
         RuleFor(x => x.Type).NotSentAsNull()
             .WhenSent(v => HabitRules.Types.Contains(v, StringComparer.Ordinal)).WithMessage("'{PropertyName}' must be boolean, numeric or timer.");
-        RuleFor(x => x.TargetValue).NotSentAsNull()
-            .WhenSent(v => v >= 1 && double.IsFinite(v)).WithMessage("'{PropertyName}' must be at least 1.");
+        // Its minimum depends on the type (a boolean habit's target is forced to 1): see HabitValuesValidator.
+        RuleFor(x => x.TargetValue).NotSentAsNull();
         RuleFor(x => x.Unit).WhenSent(v => StringRules.CodePoints(v) <= 20).WithMessage("'{PropertyName}' must be at most 20 characters.");
         RuleFor(x => x.FrequencyType).NotSentAsNull()
             .WhenSent(v => HabitRules.Frequencies.Contains(v, StringComparer.Ordinal)).WithMessage("'{PropertyName}' must be daily, specific_days, interval or weekly.");
@@ -183,6 +189,8 @@ internal sealed class HabitValuesValidator : AbstractValidator<HabitValues>
     public HabitValuesValidator()
     {
         RuleFor(x => x.Title).NotEmpty().WithMessage("'{PropertyName}' is required.");
+        RuleFor(x => x.TargetValue).Must(v => v >= 1 && double.IsFinite(v)).When(x => x.Type != HabitRules.Boolean)
+            .WithMessage("'{PropertyName}' must be at least 1 for a numeric or timer habit.");
         RuleFor(x => x.Weekdays).Must(w => w is { Length: > 0 }).When(x => x.FrequencyType == HabitRules.SpecificDays)
             .WithMessage("'{PropertyName}' needs at least one day when 'frequency_type' is specific_days.");
         RuleFor(x => x.Interval).NotNull().When(x => x.FrequencyType == HabitRules.EveryInterval)

@@ -1,3 +1,4 @@
+using Kanso.Api.Infrastructure.Time;
 using NodaTime;
 
 namespace Kanso.Api.Infrastructure.Streaks;
@@ -58,8 +59,8 @@ internal sealed record HabitSchedule(
             Math.Max(1, interval ?? 1),
             Math.Clamp(timesPerWeek ?? 1, 1, 7),
             targetValue,
-            startDate.InZone(zone).Date,
-            endDate?.InZone(zone).Date);
+            LocalDays.DateOf(startDate, zone),
+            endDate is { } end ? LocalDays.DateOf(end, zone) : null);
     }
 
     public bool IsCompleted(double total) => total >= TargetValue - Tolerance;

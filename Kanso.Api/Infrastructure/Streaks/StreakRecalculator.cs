@@ -124,7 +124,7 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, ILog
         foreach (var entry in entries)
         {
             var days = totals.TryGetValue(entry.HabitId, out var d) ? d : totals[entry.HabitId] = [];
-            var day = entry.CompletionDate.InZone(zone).Date;
+            var day = LocalDays.DateOf(entry.CompletionDate, zone);
             days[day] = days.GetValueOrDefault(day) + entry.Value;
         }
 

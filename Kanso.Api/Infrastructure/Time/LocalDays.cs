@@ -34,4 +34,17 @@ internal static class LocalDays
     }
 
     public static LocalDate Today(IClock clock, DateTimeZone zone) => clock.GetCurrentInstant().InZone(zone).Date;
+
+    /// <summary>
+    /// The local date of <paramref name="instant"/> in <paramref name="zone"/>. In the last hours of
+    /// year 9999 (UTC) a zone ahead of UTC is already in year 10000, past the last date NodaTime holds
+    /// (InZone would throw): such an instant counts on that last date.
+    /// </summary>
+    public static LocalDate DateOf(Instant instant, DateTimeZone zone)
+    {
+        var offset = zone.GetUtcOffset(instant);
+        return offset > Offset.Zero && Instant.MaxValue - instant < Duration.FromSeconds(offset.Seconds)
+            ? LocalDate.MaxIsoValue
+            : instant.InZone(zone).Date;
+    }
 }
