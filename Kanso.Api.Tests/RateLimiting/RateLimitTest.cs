@@ -68,7 +68,7 @@ public abstract class RateLimitTest(ApiFixture fixture) : ApiTest(fixture)
 
     /// <summary>Waits (bounded) until the host's /health reports Redis as <paramref name="state"/>.</summary>
     protected static Task RedisStateAsync(KansoApiFactory host, string state) =>
-        Eventually.TrueAsync(async () => await HealthAsync(host) == state, because: $"/health never showed redis {state}");
+        TestRows.EventuallyAsync(async () => await HealthAsync(host) == state, $"/health shows redis {state}", TimeSpan.FromSeconds(30));
 
     protected static async Task<string?> HealthAsync(KansoApiFactory host)
     {

@@ -53,7 +53,7 @@ public sealed class RateLimitingTests(ApiFixture fixture) : RateLimitTest(fixtur
 
         await refused.ShouldBeProblemAsync(429, "rate limited");
         Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter!.Delta);
-        await Eventually.TrueAsync(async () => (await client.GetAsync("/api/v1/auth/validate")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(10));
+        await TestRows.EventuallyAsync(async () => (await client.GetAsync("/api/v1/auth/validate")).StatusCode == HttpStatusCode.OK, "the bucket refills", TimeSpan.FromSeconds(10));
     }
 
     [Fact]

@@ -36,14 +36,14 @@ public sealed class RedisOutageTests(ApiFixture fixture) : RateLimitTest(fixture
         await RedisStateAsync(b, "connected");
 
         // Once both draw from Redis again, a fresh user's second request (on the other host) sees the first.
-        await Eventually.TrueAsync(async () =>
+        await TestRows.EventuallyAsync(async () =>
         {
             var fresh = await CreateUserAsync();
             var first = await ClientFor(a, fresh.Id, fresh.Email).GetAsync(Url);
             var second = await ClientFor(b, fresh.Id, fresh.Email).GetAsync(Url);
             Assert.True((int)first.StatusCode < 500 && (int)second.StatusCode < 500);
             return Header(second, "X-RateLimit-Remaining") == "4";
-        }, because: "shared limiting did not resume");
+        }, "shared limiting resumes", TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -67,13 +67,13 @@ public sealed class RedisOutageTests(ApiFixture fixture) : RateLimitTest(fixture
         var other = Host(settings);
         await RedisStateAsync(host, "connected");
         await RedisStateAsync(other, "connected");
-        await Eventually.TrueAsync(async () =>
+        await TestRows.EventuallyAsync(async () =>
         {
             var fresh = await CreateUserAsync();
             await ClientFor(host, fresh.Id, fresh.Email).GetAsync(Url);
             var second = await ClientFor(other, fresh.Id, fresh.Email).GetAsync(Url);
             return Header(second, "X-RateLimit-Remaining") == "0";
-        }, because: "shared limiting did not start");
+        }, "shared limiting starts", TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -97,11 +97,11 @@ public sealed class RedisOutageTests(ApiFixture fixture) : RateLimitTest(fixture
         }
 
         await Redis.StartAgainAsync();
-        await Eventually.TrueAsync(async () =>
+        await TestRows.EventuallyAsync(async () =>
         {
             await buckets.TakeAsync(policy, "kanso:ratelimit:user:logs", CancellationToken.None);
             return buckets.IsShared;
-        }, because: "Redis was not used again");
+        }, "Redis is used again", TimeSpan.FromSeconds(30));
         await buckets.TakeAsync(policy, "kanso:ratelimit:user:logs", CancellationToken.None);
 
         Assert.Collection(

@@ -41,7 +41,7 @@ public sealed class TokenBucketScriptTests : IAsyncLifetime
         Assert.InRange(taken[3].UntilFullMs, 1001, 1500);
 
         // A full bucket's key expires; then the whole capacity is there again.
-        await Eventually.TrueAsync(async () => !await _connection.GetDatabase().KeyExistsAsync(key));
+        await TestRows.EventuallyAsync(async () => !await _connection.GetDatabase().KeyExistsAsync(key), "the full bucket's key expires", TimeSpan.FromSeconds(30));
         var refilled = new List<BucketDecision>();
         for (var i = 0; i < 3; i++)
         {
