@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using Kanso.Api.Infrastructure.Auth;
-using Kanso.Api.Infrastructure.Background;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Records;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -24,7 +23,7 @@ internal static class DeleteHabitEndpoint
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(
-        Guid id, [FromQuery(Name = "version")] string? version, ClaimsPrincipal principal, NpgsqlDataSource db, StreakQueue streaks, CancellationToken ct)
+        Guid id, [FromQuery(Name = "version")] string? version, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct)
     {
         if (!RecordQuery.TryParseVersion(version, out var expected))
         {
@@ -38,7 +37,6 @@ internal static class DeleteHabitEndpoint
         if (result.Changed)
         {
             await transaction.CommitAsync(ct);
-            streaks.TryEnqueue(userId, id);
         }
 
         return result switch

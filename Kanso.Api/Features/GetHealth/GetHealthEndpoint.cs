@@ -10,6 +10,8 @@ internal static class GetHealthEndpoint
 {
     private static readonly TimeSpan DatabaseProbeTimeout = TimeSpan.FromSeconds(2);
 
+    private static readonly DateTime ProcessStart = Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
     public static IEndpointRouteBuilder MapGetHealth(this IEndpointRouteBuilder app)
     {
         app.MapGet("/health", HandleAsync)
@@ -26,7 +28,7 @@ internal static class GetHealthEndpoint
         var database = await ProbeDatabaseAsync(db, ct) ? "connected" : "unreachable";
         var redisState = await redis.GetStateAsync(TimeSpan.FromSeconds(1));
         var status = database != "connected" ? "unavailable" : redisState == "unreachable" ? "degraded" : "ok";
-        var body = new GetHealthResponse(status, database, redisState, Math.Round((DateTime.UtcNow - Process.GetCurrentProcess().StartTime.ToUniversalTime()).TotalSeconds, 1));
+        var body = new GetHealthResponse(status, database, redisState, Math.Round((DateTime.UtcNow - ProcessStart).TotalSeconds, 1));
         return status == "unavailable"
             ? TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable)
             : TypedResults.Ok(body);

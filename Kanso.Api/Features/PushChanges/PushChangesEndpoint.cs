@@ -188,9 +188,9 @@ internal static class PushChangesEndpoint
                     var habit = m.IsCreate
                         ? await HabitWrites.CreateAsync(connection, transaction, userId, m.Id, m.Habit!, now, ct)
                         : await HabitWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.Habit!, ct);
-                    return FromHabit(id, habit, streaks: false);
+                    return FromHabit(id, habit);
                 case PushOp.DeleteHabit:
-                    return FromHabit(id, await HabitWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct), streaks: true);
+                    return FromHabit(id, await HabitWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
                 case PushOp.UpsertEntry:
                     var entry = m.IsCreate
                         ? await EntryWrites.CreateAsync(connection, transaction, userId, m.Id, m.Entry!.HabitId!.Value, m.Entry, ct)
@@ -201,10 +201,10 @@ internal static class PushChangesEndpoint
             }
         }
 
-        private static Outcome FromHabit(string? id, HabitResult result, bool streaks) => result switch
+        private static Outcome FromHabit(string? id, HabitResult result) => result switch
         {
             HabitResult.Created { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), r.ChangeSeq, null),
-            HabitResult.Applied { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), r.ChangeSeq, streaks || r.StreakDirty ? r.Id : null),
+            HabitResult.Applied { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), r.ChangeSeq, r.StreakDirty ? r.Id : null),
             HabitResult.Existing { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), null, null),
             HabitResult.AlreadyDeleted { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), null, null),
             HabitResult.Conflict { Current: var r } => new(PushResult.Conflict(id, HabitResponse.From(r)), null, null),

@@ -199,9 +199,9 @@ internal static class HabitSql
         RETURNING {Columns}, streak_dirty
         """;
 
-    // Marks the habit for a streak recompute too: its entries go with it.
+    // No streak recompute: a tombstone keeps its last streaks (the worker skips deleted habits).
     public const string Delete = $"""
-        UPDATE habits SET deleted_at = clock.ts, updated_at = clock.ts, version = version + 1, change_seq = @changeSeq, streak_dirty = true
+        UPDATE habits SET deleted_at = clock.ts, updated_at = clock.ts, version = version + 1, change_seq = @changeSeq
         FROM (SELECT clock_timestamp() AS ts) AS clock
         WHERE user_id = @userId AND id = @id AND deleted_at IS NULL AND (@version::integer IS NULL OR version = @version::integer)
         RETURNING {Columns}
