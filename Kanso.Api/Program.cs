@@ -3,7 +3,9 @@ using Kanso.Api.Infrastructure;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.Errors;
+using Kanso.Api.Infrastructure.Health;
 using Kanso.Api.Infrastructure.Json;
+using Kanso.Api.Infrastructure.Observability;
 using Kanso.Api.Infrastructure.OpenApi;
 using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Streaks;
@@ -28,6 +30,7 @@ builder.WebHost.ConfigureKestrel(k =>
     k.AddServerHeader = false;
     k.Limits.MaxRequestBodySize = ErrorSetup.MaxBodyBytes;
 });
+builder.AddKansoObservability();
 builder.Services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerOptions));
 builder.Services.AddKansoCore();
 builder.Services.AddKansoErrors();
@@ -38,10 +41,13 @@ builder.Services.AddKansoAuth();
 builder.Services.AddKansoValidation();
 builder.Services.AddKansoOpenApi();
 builder.Services.AddKansoRateLimiting();
+builder.Services.AddKansoHealthChecks();
 
 var app = builder.Build();
 
 app.UseKansoForwardedHeaders();
+app.UseKansoMetrics();
+app.UseKansoRequestLog();
 app.UseKansoErrors();
 app.UseAuthentication();
 app.UseKansoRateLimiting();
