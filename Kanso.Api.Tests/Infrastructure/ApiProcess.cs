@@ -29,13 +29,14 @@ public sealed class ApiProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _output);
 
-    public static async Task<ApiProcess> StartAsync(string postgres, string? redis, IDictionary<string, string?>? settings = null, int? port = null)
+    /// <param name="extraPort">A second port the server also listens on (e.g. for metrics).</param>
+    public static async Task<ApiProcess> StartAsync(string postgres, string? redis, IDictionary<string, string?>? settings = null, int? port = null, int? extraPort = null)
     {
         var chosenPort = port ?? Shell.FreePort();
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(typeof(Program).Assembly.Location);
         psi.ArgumentList.Add("--urls");
-        psi.ArgumentList.Add($"http://127.0.0.1:{chosenPort}");
+        psi.ArgumentList.Add(extraPort is { } extra ? $"http://127.0.0.1:{chosenPort};http://127.0.0.1:{extra}" : $"http://127.0.0.1:{chosenPort}");
         psi.Environment["ConnectionStrings__Postgres"] = postgres;
         psi.Environment["Redis__Configuration"] = redis ?? "";
         psi.Environment["Jwt__Algorithm"] = "HS256";
