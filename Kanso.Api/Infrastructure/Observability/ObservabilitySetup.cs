@@ -19,6 +19,7 @@ internal static class ObservabilitySetup
 
     public static WebApplicationBuilder AddKansoObservability(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<ServiceMetrics>();
         builder.Services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         var metrics = builder.Configuration.GetSection(MetricsOptions.SectionName).Get<MetricsOptions>() ?? new MetricsOptions();
         var tracing = TracingEnabled(builder.Configuration);
