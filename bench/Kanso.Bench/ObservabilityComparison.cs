@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text;
+
+namespace Kanso.Bench;
+
+/// <summary>
+/// KANSO_BENCH_OBSERVABILITY=compare: what the instrumentation costs. Three API processes over the
+/// same database and Redis, idle while not measured: observability off (no /metrics, no tracer),
+/// on (metrics scraped every 5 s, every span exported over OTLP to a local sink), and on with the
+/// one-line-per-request JSON log (read and discarded). The pull workload runs against each in turn,
+/// twice over (off, on, on+log, off, on, on+log), so drift of a shared machine hits all alike.
+/// Writes bench/OBSERVABILITY.md next to RESULTS.md.
+/// </summary>
+internal static class ObservabilityComparison
+{
+    public static async Task<int> RunAsync(string apiDll, string pg, string redis, string signingKey, Tokens tokens, BenchUser[] pullUsers, string[] deltaCursors, TimeSpan duration)
+    {
+        using var sink = new OtlpSink();
+        var on = new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.Endpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        };
+        var configs = new (string Name, Dictionary<string, string> Settings, bool Scrape)[]
+        {
+            ("off (Metrics__Enabled=false, no OTLP endpoint)", new() { ["Metrics__Enabled"] = "false" }, false),
+            ("on (/metrics scraped every 5 s, all spans exported over OTLP)", on, true),
+            ("on + request log (JSON line per request)", new(on) { ["Logging__LogLevel__Kanso.Requests"] = "Information" }, true),
+        };
+
+        var servers = new List<ApiServer>();
+        var clients = new List<HttpClient>();
+        using var stopScraping = new CancellationTokenSource();
+        var scrapers = new List<Task>();
+        try
+        {
+            foreach (var config in configs)
+            {
+                var server = await ApiServer.StartAsync(apiDll, pg, redis, signingKey, config.Settings, quiet: true);
+                servers.Add(server);
+                var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+                clients.Add(client);
+                if (config.Scrape)
+                {
+                    scrapers.Add(ScrapeAsync(client, stopScraping.Token));
+                }
+            }
+
+            var results = configs.Select(_ => new List<Measurement>()).ToArray();
+            for (var round = 0; round < 2; round++)
+            {
+                for (var c = 0; c < configs.Length; c++)
+                {
+                    var http = clients[c];
+                    results[c].Add(await LoadRunner.RunAsync($"pull, {configs[c].Name}, round {round + 1}", 64, duration, servers[c], async (worker, n) =>
+                    {
+                        var u = (worker * 7919 + n) % pullUsers.Length;
+                        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(deltaCursors[u])}&limit=500");
+                        request.Headers.Authorization = tokens.Bearer(pullUsers[u]);
+                        using var response = await http.SendAsync(request);
+                        await Workloads.EnsureAsync(response, 200);
+                        return 1;
+                    }));
+                }
+            }
+
+            var report = Render(configs.Select(c => c.Name).ToArray(), results, duration, sink.BytesReceived);
+            Console.WriteLine(report);
+            var path = Path.Combine(Path.GetDirectoryName(Environment.GetEnvironmentVariable("KANSO_BENCH_RESULTS")!)!, "OBSERVABILITY.md");
+            await File.WriteAllTextAsync(path, report);
+            return 0;
+        }
+        finally
+        {
+            await stopScraping.CancelAsync();
+            await Task.WhenAll(scrapers);
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task ScrapeAsync(HttpClient http, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                using var response = await http.GetAsync("/metrics", ct);
+                await response.Content.ReadAsStringAsync(ct);
+                await Task.Delay(TimeSpan.FromSeconds(5), ct);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
+            {
+                if (ct.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private static string Render(string[] names, List<Measurement>[] results, TimeSpan duration, long otlpBytes)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var baseline = results[0].Average(m => m.RequestsPerSecond);
+        var sb = new StringBuilder();
+        sb.AppendLine("# What observability costs: pull req/s with it off and on");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `KANSO_BENCH_OBSERVABILITY=compare bench/run.sh`: {Environment.ProcessorCount} cores, {duration.TotalSeconds:0} s per run (+3 s warm-up), 64 connections, pull of a ~50-row delta, the three API processes measured in turn twice over. Exported over OTLP during the run: {otlpBytes / 1024.0 / 1024.0:0.0} MiB.");
+        sb.AppendLine();
+        sb.AppendLine("| configuration | round 1 req/s | round 2 req/s | mean req/s | vs off | p50 ms | p99 ms |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        for (var c = 0; c < names.Length; c++)
+        {
+            var r = results[c];
+            var mean = r.Average(m => m.RequestsPerSecond);
+            sb.AppendLine(inv, $"| {names[c]} | {r[0].RequestsPerSecond:0} | {r[1].RequestsPerSecond:0} | {mean:0} | {mean / baseline:0.00} | {r.Average(m => m.P50Ms):0.0} | {r.Average(m => m.P99Ms):0.0} |");
+        }
+
+        return sb.ToString();
+    }
+}
