@@ -1,4 +1,5 @@
 using Kanso.Api;
+using Kanso.Api.Domain;
 using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Features;
@@ -35,6 +36,7 @@ builder.WebHost.ConfigureKestrel(k =>
 });
 builder.AddKansoObservability();
 builder.Services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerOptions));
+builder.Services.AddKansoMetrics();
 builder.Services.AddKansoTime();
 builder.Services.AddKansoRedis();
 builder.Services.AddKansoErrors();

@@ -151,7 +151,7 @@ public sealed class ObservabilityTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
-    public async Task A_request_produces_asp_net_core_and_npgsql_spans_in_one_trace_at_an_otlp_collector()
+    public async Task A_push_produces_asp_net_core_npgsql_and_kanso_spans_in_one_trace_at_an_otlp_collector()
     {
         var user = await CreateUserAsync();
         await using var collector = OtlpListener.Start();
@@ -163,18 +163,25 @@ public sealed class ObservabilityTests(ApiFixture fixture) : ApiTest(fixture)
         });
         using var client = api.CreateClient(user.Client.DefaultRequestHeaders.Authorization!.Parameter);
 
-        using var response = await client.PostAsJsonAsync("/api/v1/habits", new { title = "Traced" });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var response = await client.PostAsJsonAsync("/api/v1/sync/push", new
+        {
+            mutations = new[] { new { mutation_id = "m1", op = "upsert_habit", id = Guid.NewGuid(), version = 0, data = new { title = "Traced" } } },
+        });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         OtlpSpan? server = null;
         await TestRows.EventuallyAsync(
-            () => Task.FromResult((server = collector.Spans.FirstOrDefault(s => s.Scope == "Microsoft.AspNetCore" && s.Name.StartsWith("POST", StringComparison.Ordinal))) is not null
-                && collector.Spans.Any(s => s.Scope == "Npgsql" && s.TraceId == server.TraceId)),
-            "the server span and its database spans arrive",
+            () => Task.FromResult((server = collector.Spans.FirstOrDefault(s => s.Scope == "Microsoft.AspNetCore" && s.Name == "POST /api/v1/sync/push")) is not null
+                && collector.Spans.Any(s => s.Scope == "Npgsql" && s.TraceId == server.TraceId)
+                && collector.Spans.Any(s => s.Scope == "Kanso.Api" && s.TraceId == server.TraceId)),
+            "the server span, its database spans and Kanso's mutation span arrive",
             Patience);
         var trace = collector.Spans.Where(s => s.TraceId == server!.TraceId).ToList();
-        Assert.Equal("POST /api/v1/habits", server!.Name);
-        Assert.All(trace.Where(s => s.Scope == "Npgsql"), s => Assert.NotEqual("", s.ParentSpanId));
+        var mutation = Assert.Single(trace, s => s.Scope == "Kanso.Api");
+        Assert.Equal("kanso.push.mutation", mutation.Name);
+        Assert.Equal(server!.SpanId, mutation.ParentSpanId);
+        Assert.Contains(trace, s => s.Scope == "Npgsql" && s.ParentSpanId == mutation.SpanId);
+        Assert.All(trace.Where(s => s != server), s => Assert.Contains(trace, p => p.SpanId == s.ParentSpanId));
         Assert.Contains("/v1/traces", collector.Paths);
     }
 

@@ -1,3 +1,4 @@
+using Kanso.Api.Domain;
 using Kanso.Api.Features.CreateEntry;
 using Kanso.Api.Features.CreateHabit;
 using Kanso.Api.Features.DeleteAccount;
@@ -35,6 +36,7 @@ internal static class KansoEndpoints
             .RequireAuthorization()
             .RequirePerUserRateLimit()
             .AddEndpointFilter<TimezoneFilter>()
+            .AddEndpointFilter<VersionConflictMetrics>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
