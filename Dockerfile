@@ -14,7 +14,6 @@ RUN dotnet publish Kanso.Api/Kanso.Api.csproj -c Release -o /app --no-restore
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS final
 WORKDIR /app
 COPY --from=build /app ./
-ENV DOTNET_gcServer=0
 EXPOSE 8080
 # The base image's numeric non-root user (1654), so runAsNonRoot can verify it without a name lookup.
 USER $APP_UID
