@@ -4,12 +4,13 @@ using System.Text;
 namespace Kanso.Bench;
 
 /// <summary>
-/// KANSO_BENCH_OBSERVABILITY=compare: what the instrumentation costs. Three API processes over the
-/// same database and Redis, idle while not measured: observability off (no /metrics, no tracer),
-/// on (metrics scraped every 5 s, every span exported over OTLP to a local sink), and on with the
-/// one-line-per-request JSON log (read and discarded). The pull workload runs against each in turn,
-/// twice over (off, on, on+log, off, on, on+log), so drift of a shared machine hits all alike.
-/// Writes bench/OBSERVABILITY.md next to RESULTS.md.
+/// KANSO_BENCH_OBSERVABILITY=compare: what the instrumentation costs. One API process per
+/// configuration over the same database and Redis, idle while not measured: observability off (no
+/// /metrics, no tracer); metrics only (scraped every 5 s); metrics and every span exported over OTLP
+/// to a local sink; the same with 10% of traces sampled; and the latter with the one-line-per-request
+/// JSON log (read and discarded). The pull workload runs against each in turn, round after round
+/// (KANSO_BENCH_ROUNDS, 3 by default), so drift of a shared machine hits all alike; each
+/// configuration is compared with "off" of the same round. Writes bench/OBSERVABILITY.md.
 /// </summary>
 internal static class ObservabilityComparison
 {
@@ -21,12 +22,20 @@ internal static class ObservabilityComparison
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.Endpoint,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         };
+        var sampled = new Dictionary<string, string>(on)
+        {
+            ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio",
+            ["OTEL_TRACES_SAMPLER_ARG"] = "0.1",
+        };
         var configs = new (string Name, Dictionary<string, string> Settings, bool Scrape)[]
         {
             ("off (Metrics__Enabled=false, no OTLP endpoint)", new() { ["Metrics__Enabled"] = "false" }, false),
-            ("on (/metrics scraped every 5 s, all spans exported over OTLP)", on, true),
-            ("on + request log (JSON line per request)", new(on) { ["Logging__LogLevel__Kanso.Requests"] = "Information" }, true),
+            ("metrics only (/metrics scraped every 5 s)", [], true),
+            ("metrics + every trace exported over OTLP", on, true),
+            ("metrics + 10% of traces exported", sampled, true),
+            ("metrics + 10% of traces + request log", new(sampled) { ["Logging__LogLevel__Kanso.Requests"] = "Information" }, true),
         };
+        var rounds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_ROUNDS") ?? "3", CultureInfo.InvariantCulture);
 
         var servers = new List<ApiServer>();
         var clients = new List<HttpClient>();
@@ -47,7 +56,7 @@ internal static class ObservabilityComparison
             }
 
             var results = configs.Select(_ => new List<Measurement>()).ToArray();
-            for (var round = 0; round < 2; round++)
+            for (var round = 0; round < rounds; round++)
             {
                 for (var c = 0; c < configs.Length; c++)
                 {
@@ -109,19 +118,20 @@ internal static class ObservabilityComparison
     private static string Render(string[] names, List<Measurement>[] results, TimeSpan duration, long otlpBytes)
     {
         var inv = CultureInfo.InvariantCulture;
-        var baseline = results[0].Average(m => m.RequestsPerSecond);
+        var rounds = results[0].Count;
         var sb = new StringBuilder();
         sb.AppendLine("# What observability costs: pull req/s with it off and on");
         sb.AppendLine();
-        sb.AppendLine(inv, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `KANSO_BENCH_OBSERVABILITY=compare bench/run.sh`: {Environment.ProcessorCount} cores, {duration.TotalSeconds:0} s per run (+3 s warm-up), 64 connections, pull of a ~50-row delta, the three API processes measured in turn twice over. Exported over OTLP during the run: {otlpBytes / 1024.0 / 1024.0:0.0} MiB.");
+        sb.AppendLine(inv, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `KANSO_BENCH_OBSERVABILITY=compare bench/run.sh`: {Environment.ProcessorCount} cores, {duration.TotalSeconds:0} s per run (+3 s warm-up), 64 connections, pull of a ~50-row delta, the API processes measured in turn, {rounds} rounds. \"vs off\" is the median over the rounds of req/s divided by \"off\" of the same round. Exported over OTLP during the run: {otlpBytes / 1024.0 / 1024.0:0.0} MiB.");
         sb.AppendLine();
-        sb.AppendLine("| configuration | round 1 req/s | round 2 req/s | mean req/s | vs off | p50 ms | p99 ms |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| configuration | req/s by round | vs off (median) | p50 ms | p99 ms |");
+        sb.AppendLine("|---|---|---:|---:|---:|");
         for (var c = 0; c < names.Length; c++)
         {
             var r = results[c];
-            var mean = r.Average(m => m.RequestsPerSecond);
-            sb.AppendLine(inv, $"| {names[c]} | {r[0].RequestsPerSecond:0} | {r[1].RequestsPerSecond:0} | {mean:0} | {mean / baseline:0.00} | {r.Average(m => m.P50Ms):0.0} | {r.Average(m => m.P99Ms):0.0} |");
+            var ratios = Enumerable.Range(0, rounds).Select(i => r[i].RequestsPerSecond / results[0][i].RequestsPerSecond).Order().ToArray();
+            var median = ratios.Length % 2 == 1 ? ratios[ratios.Length / 2] : (ratios[ratios.Length / 2 - 1] + ratios[ratios.Length / 2]) / 2;
+            sb.AppendLine(inv, $"| {names[c]} | {string.Join(" / ", r.Select(m => m.RequestsPerSecond.ToString("0", inv)))} | {median:0.00} | {r.Average(m => m.P50Ms):0.0} | {r.Average(m => m.P99Ms):0.0} |");
         }
 
         return sb.ToString();

@@ -255,12 +255,12 @@ internal static class StreakSql
         WHERE user_id = @userId AND habit_id = ANY(@habitIds) AND deleted_at IS NULL
         """;
 
-    /// <summary>Users with a dirty habit (habits_streak_dirty) or one whose next local day has begun (habits_streak_due).</summary>
-    /// <summary>Seconds since the oldest due streak fell due (0 when none is due): how late the sweeps run.</summary>
+    /// <summary>Seconds since the oldest due streak fell due (0 when none is due): how late the sweeps run (habits_streak_due).</summary>
     public const string OldestDueLagSeconds = """
         SELECT COALESCE(EXTRACT(EPOCH FROM @now - min(streak_due_at)), 0)::float8 FROM habits WHERE streak_due_at <= @now
         """;
 
+    /// <summary>Users with a dirty habit (habits_streak_dirty) or one whose next local day has begun (habits_streak_due).</summary>
     public const string UsersWithDueHabits = """
         SELECT user_id FROM habits WHERE streak_dirty AND user_id <> ALL(@excluded)
         UNION
