@@ -58,12 +58,21 @@ public sealed class ApiProcess : IAsyncDisposable
 
         var process = Process.Start(psi)!;
         var api = new ApiProcess(process, chosenPort);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) api._output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) api._output.Enqueue(e.Data); };
+        process.OutputDataReceived += (_, e) => api.Receive(e.Data);
+        process.ErrorDataReceived += (_, e) => api.Receive(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         await api.WaitHealthyAsync(TimeSpan.FromSeconds(60));
         return api;
+    }
+
+    private void Receive(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+            TestLogs.Capture(line);
+        }
     }
 
     public HttpClient CreateClient(string? token = null)

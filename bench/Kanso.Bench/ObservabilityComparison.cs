@@ -55,6 +55,7 @@ internal static class ObservabilityComparison
                 }
             }
 
+            var loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
             var results = configs.Select(_ => new List<Measurement>()).ToArray();
             for (var round = 0; round < rounds; round++)
             {
@@ -73,7 +74,8 @@ internal static class ObservabilityComparison
                 }
             }
 
-            var report = Render(configs.Select(c => c.Name).ToArray(), results, duration, sink.BytesReceived);
+            var load = $"{loadBefore} before, {File.ReadAllText("/proc/loadavg").Split(' ')[0]} after";
+            var report = Render(configs.Select(c => c.Name).ToArray(), results, duration, sink.BytesReceived, load);
             Console.WriteLine(report);
             var path = Path.Combine(Path.GetDirectoryName(Environment.GetEnvironmentVariable("KANSO_BENCH_RESULTS")!)!, "OBSERVABILITY.md");
             await File.WriteAllTextAsync(path, report);
@@ -115,14 +117,14 @@ internal static class ObservabilityComparison
         }
     }
 
-    private static string Render(string[] names, List<Measurement>[] results, TimeSpan duration, long otlpBytes)
+    private static string Render(string[] names, List<Measurement>[] results, TimeSpan duration, long otlpBytes, string load)
     {
         var inv = CultureInfo.InvariantCulture;
         var rounds = results[0].Count;
         var sb = new StringBuilder();
         sb.AppendLine("# What observability costs: pull req/s with it off and on");
         sb.AppendLine();
-        sb.AppendLine(inv, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `KANSO_BENCH_OBSERVABILITY=compare bench/run.sh`: {Environment.ProcessorCount} cores, {duration.TotalSeconds:0} s per run (+3 s warm-up), 64 connections, pull of a ~50-row delta, the API processes measured in turn, {rounds} rounds. \"vs off\" is the median over the rounds of req/s divided by \"off\" of the same round. Exported over OTLP during the run: {otlpBytes / 1024.0 / 1024.0:0.0} MiB.");
+        sb.AppendLine(inv, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `KANSO_BENCH_OBSERVABILITY=compare bench/run.sh`: {Environment.ProcessorCount} cores, {duration.TotalSeconds:0} s per run (+3 s warm-up), 64 connections, pull of a ~50-row delta, the API processes measured in turn, {rounds} rounds. \"vs off\" is the median over the rounds of req/s divided by \"off\" of the same round. Exported over OTLP during the run: {otlpBytes / 1024.0 / 1024.0:0.0} MiB. Load average (1 min): {load}; a load far above the core count means other work shared the machine and the numbers are noise.");
         sb.AppendLine();
         sb.AppendLine("| configuration | req/s by round | vs off (median) | p50 ms | p99 ms |");
         sb.AppendLine("|---|---|---:|---:|---:|");
