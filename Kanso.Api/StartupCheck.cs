@@ -2,6 +2,7 @@ using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Database;
+using Kanso.Api.Infrastructure.Observability;
 using Kanso.Api.Infrastructure.RateLimiting;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +25,7 @@ internal static class StartupCheck
         Check(configuration, JwtOptions.SectionName, new JwtOptionsValidator(), failures);
         Check(configuration, StreakOptions.SectionName, new StreakOptionsValidator(), failures);
         Check(configuration, SyncOptions.SectionName, new SyncOptionsValidator(), failures);
+        Check(configuration, MetricsOptions.SectionName, new MetricsOptionsValidator(), failures);
         failures.AddRange(new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? []);
         return failures;
     }

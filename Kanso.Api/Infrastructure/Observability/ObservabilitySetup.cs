@@ -20,7 +20,8 @@ internal static class ObservabilitySetup
     public static WebApplicationBuilder AddKansoObservability(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ServiceMetrics>();
-        builder.Services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>();
         var metrics = builder.Configuration.GetSection(MetricsOptions.SectionName).Get<MetricsOptions>() ?? new MetricsOptions();
         var tracing = TracingEnabled(builder.Configuration);
         if (!metrics.Enabled && !tracing)
