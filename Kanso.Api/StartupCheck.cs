@@ -22,6 +22,7 @@ internal static class StartupCheck
         var failures = new List<string>();
         Check(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator(), failures);
         Check(configuration, JwtOptions.SectionName, new JwtOptionsValidator(), failures);
+        Check(configuration, RefreshTokenOptions.SectionName, new RefreshTokenOptionsValidator(), failures);
         Check(configuration, StreakOptions.SectionName, new StreakOptionsValidator(), failures);
         Check(configuration, SyncOptions.SectionName, new SyncOptionsValidator(), failures);
         failures.AddRange(new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? []);
