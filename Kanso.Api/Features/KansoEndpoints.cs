@@ -4,10 +4,12 @@ using Kanso.Api.Features.CreateHabit;
 using Kanso.Api.Features.DeleteAccount;
 using Kanso.Api.Features.DeleteEntry;
 using Kanso.Api.Features.DeleteHabit;
+using Kanso.Api.Features.ExportData;
 using Kanso.Api.Features.GetEntry;
 using Kanso.Api.Features.GetHabit;
 using Kanso.Api.Features.GetHealth;
 using Kanso.Api.Features.GetStats;
+using Kanso.Api.Features.ImportData;
 using Kanso.Api.Features.ListEntries;
 using Kanso.Api.Features.ListHabits;
 using Kanso.Api.Features.ListSessions;
@@ -69,6 +71,8 @@ internal static class KansoEndpoints
         api.MapPushChanges();
         api.MapSyncHabitsLegacy();
         api.MapSyncEntriesLegacy();
+        api.MapExportData();
+        api.MapImportData();
         return app;
     }
 }
