@@ -106,49 +106,114 @@ internal static class ExportDataEndpoint
     {
         await using var snapshot = await ExportSnapshot.OpenAsync(db, userId, ct);
         var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(snapshot.User.Timezone) ?? DateTimeZone.Utc;
-        await using var zip = await ZipArchive.CreateAsync(body, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, ct);
+
+        // ZipArchive writes (and closes its entries) synchronously, so it writes into a small
+        // in-memory chunk that is handed to the response asynchronously every FlushEvery rows.
+        var chunk = new ChunkStream();
         var titles = new Dictionary<Guid, string>();
-
-        await using (var habits = new StreamWriter(await zip.CreateEntry("habits.csv").OpenAsync(ct), new UTF8Encoding(false)))
+        using (var zip = new ZipArchive(chunk, ZipArchiveMode.Create, leaveOpen: true))
         {
-            await habits.WriteAsync(Csv.Line(
-                "id", "title", "description", "color", "icon", "sort_order", "type", "target_value", "unit", "frequency_type", "weekdays",
-                "interval", "times_per_week", "reminder_time", "start_date", "end_date", "archived_at", "current_streak", "longest_streak",
-                "version", "created_at", "updated_at"));
-            var rows = 0;
-            await foreach (var h in snapshot.HabitsAsync())
+            using (var habits = new StreamWriter(zip.CreateEntry("habits.csv").Open(), new UTF8Encoding(false)))
             {
-                titles[h.Id] = h.Title;
                 await habits.WriteAsync(Csv.Line(
-                    h.Id.ToString(), Csv.Text(h.Title), Csv.Text(h.Description), h.Color, Csv.Text(h.Icon), Csv.Integer(h.SortOrder), h.Type,
-                    Csv.Number(h.TargetValue), Csv.Text(h.Unit), h.FrequencyType, h.Weekdays is null ? null : string.Join(' ', h.Weekdays),
-                    Csv.Integer(h.Interval), Csv.Integer(h.TimesPerWeek), h.ReminderTime, Csv.Instant(h.StartDate), Csv.Instant(h.EndDate),
-                    Csv.Instant(h.ArchivedAt), Csv.Integer(h.CurrentStreak), Csv.Integer(h.LongestStreak), Csv.Integer(h.Version),
-                    Csv.Instant(h.CreatedAt), Csv.Instant(h.UpdatedAt)));
-                if (++rows % FlushEvery == 0)
+                    "id", "title", "description", "color", "icon", "sort_order", "type", "target_value", "unit", "frequency_type", "weekdays",
+                    "interval", "times_per_week", "reminder_time", "start_date", "end_date", "archived_at", "current_streak", "longest_streak",
+                    "version", "created_at", "updated_at"));
+                var rows = 0;
+                await foreach (var h in snapshot.HabitsAsync())
                 {
-                    await habits.FlushAsync(ct);
+                    titles[h.Id] = h.Title;
+                    await habits.WriteAsync(Csv.Line(
+                        h.Id.ToString(), Csv.Text(h.Title), Csv.Text(h.Description), h.Color, Csv.Text(h.Icon), Csv.Integer(h.SortOrder), h.Type,
+                        Csv.Number(h.TargetValue), Csv.Text(h.Unit), h.FrequencyType, h.Weekdays is null ? null : string.Join(' ', h.Weekdays),
+                        Csv.Integer(h.Interval), Csv.Integer(h.TimesPerWeek), h.ReminderTime, Csv.Instant(h.StartDate), Csv.Instant(h.EndDate),
+                        Csv.Instant(h.ArchivedAt), Csv.Integer(h.CurrentStreak), Csv.Integer(h.LongestStreak), Csv.Integer(h.Version),
+                        Csv.Instant(h.CreatedAt), Csv.Instant(h.UpdatedAt)));
+                    if (++rows % FlushEvery == 0)
+                    {
+                        await habits.FlushAsync(ct);
+                        await chunk.DrainToAsync(body, ct);
+                    }
+                }
+            }
+
+            await chunk.DrainToAsync(body, ct);
+            using (var entries = new StreamWriter(zip.CreateEntry("entries.csv").Open(), new UTF8Encoding(false)))
+            {
+                await entries.WriteAsync(Csv.Line("id", "habit_id", "habit_title", "completion_date", "local_date", "value", "notes", "version", "created_at", "updated_at"));
+                var rows = 0;
+                await foreach (var e in snapshot.EntriesAsync())
+                {
+                    await entries.WriteAsync(Csv.Line(
+                        e.Id.ToString(), e.HabitId.ToString(), Csv.Text(titles.GetValueOrDefault(e.HabitId)), Csv.Instant(e.CompletionDate),
+                        WireFormat.Format(LocalDays.DateOf(e.CompletionDate, zone)), Csv.Number(e.Value), Csv.Text(e.Notes), Csv.Integer(e.Version),
+                        Csv.Instant(e.CreatedAt), Csv.Instant(e.UpdatedAt)));
+                    if (++rows % FlushEvery == 0)
+                    {
+                        await entries.FlushAsync(ct);
+                        await chunk.DrainToAsync(body, ct);
+                    }
                 }
             }
         }
 
-        await using (var entries = new StreamWriter(await zip.CreateEntry("entries.csv").OpenAsync(ct), new UTF8Encoding(false)))
-        {
-            await entries.WriteAsync(Csv.Line("id", "habit_id", "habit_title", "completion_date", "local_date", "value", "notes", "version", "created_at", "updated_at"));
-            var rows = 0;
-            await foreach (var e in snapshot.EntriesAsync())
-            {
-                await entries.WriteAsync(Csv.Line(
-                    e.Id.ToString(), e.HabitId.ToString(), Csv.Text(titles.GetValueOrDefault(e.HabitId)), Csv.Instant(e.CompletionDate),
-                    WireFormat.Format(LocalDays.DateOf(e.CompletionDate, zone)), Csv.Number(e.Value), Csv.Text(e.Notes), Csv.Integer(e.Version),
-                    Csv.Instant(e.CreatedAt), Csv.Instant(e.UpdatedAt)));
-                if (++rows % FlushEvery == 0)
-                {
-                    await entries.FlushAsync(ct);
-                }
-            }
-        }
+        await chunk.DrainToAsync(body, ct);
     }
+}
+
+/// <summary>A write-only, forward-only stream that keeps what was written until it is drained to another stream.</summary>
+internal sealed class ChunkStream : Stream
+{
+    private readonly MemoryStream _pending = new();
+    private long _written;
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => _written;
+        set => throw new NotSupportedException();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        _pending.Write(buffer, offset, count);
+        _written += count;
+    }
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _pending.Write(buffer);
+        _written += buffer.Length;
+    }
+
+    public async Task DrainToAsync(Stream target, CancellationToken ct)
+    {
+        if (_pending.Length == 0)
+        {
+            return;
+        }
+
+        await target.WriteAsync(_pending.GetBuffer().AsMemory(0, (int)_pending.Length), ct);
+        await target.FlushAsync(ct);
+        _pending.SetLength(0);
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
 }
 
 /// <summary>The account's owner as the document names them.</summary>
