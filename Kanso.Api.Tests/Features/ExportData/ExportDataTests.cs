@@ -109,6 +109,18 @@ public sealed class ExportDataTests(ApiFixture fixture, ITestOutputHelper output
         output.WriteLine($"export of {entries} entries: {bytes / 1024.0 / 1024.0:F1} MB of JSON; API RSS {baseline / 1024.0 / 1024.0:F1} MB before, peak {peak / 1024.0 / 1024.0:F1} MB, growth {growthMb:F1} MB");
         Assert.Equal(Entries, entries);
         Assert.True(growthMb < 50, $"RSS grew {growthMb:F1} MB while streaming the export");
+
+        // The same document imported into a fresh account through the real server (Kestrel's body
+        // limit is raised for /import only): every entry arrives.
+        var document = await client.GetByteArrayAsync("/api/v1/export");
+        var fresh = await CreateUserAsync();
+        using var target = api.CreateClient(Factory.Tokens.Issue(fresh.Id, fresh.Email).Token);
+        target.Timeout = TimeSpan.FromMinutes(5);
+        var started = Stopwatch.StartNew();
+        var imported = await (await target.PostAsync("/api/v1/import", new ByteArrayContent(document) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } })).ShouldBeAsync(200);
+        output.WriteLine($"import of the {document.Length / 1024.0 / 1024.0:F1} MB document: {started.Elapsed.TotalSeconds:F1} s, API RSS now {Rss(api.Pid) / 1024.0 / 1024.0:F1} MB");
+        Assert.Equal(Entries, (int)imported["entries"]!["created"]!);
+        Assert.Equal(10, (int)imported["habits"]!["created"]!);
     }
 
     /// <summary>Reads the export as it streams, counting entries, sampling the API's memory along the way.</summary>

@@ -245,6 +245,27 @@ public sealed class SessionTests(ApiFixture fixture) : ApiTest(fixture)
         await third.ShouldBeProblemAsync(429, "rate limited");
     }
 
+    [Fact]
+    public async Task Password_guesses_draw_from_the_login_bucket_of_the_accounts_email()
+    {
+        await using var limited = Fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["RateLimit:Login:Capacity"] = "2",
+            ["RateLimit:Login:PerMinute"] = "1",
+        });
+        var client = limited.CreateClient();
+        var email = $"guess-{Guid.NewGuid():N}@example.com";
+        await (await client.PostAsJsonAsync("/api/v1/auth/register", new { email, password = Password })).ShouldBeAsync(201);
+        var login = await (await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password = Password })).ShouldBeAsync(200);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)login["token"]!);
+
+        var first = await client.PutAsJsonAsync("/api/v1/auth/password", new { current_password = "guess one", new_password = "a new password" });
+        var second = await client.PutAsJsonAsync("/api/v1/auth/password", new { current_password = "guess two", new_password = "a new password" });
+
+        await first.ShouldBeProblemAsync(401, "invalid credentials");
+        await second.ShouldBeProblemAsync(429, "rate limited");
+    }
+
     private async Task<string> RegisterAsync()
     {
         var email = $"device-{Guid.NewGuid():N}@example.com";
