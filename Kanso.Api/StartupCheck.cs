@@ -23,6 +23,7 @@ internal static class StartupCheck
         var failures = new List<string>();
         Check(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator(), failures);
         Check(configuration, JwtOptions.SectionName, new JwtOptionsValidator(), failures);
+        Check(configuration, RefreshTokenOptions.SectionName, new RefreshTokenOptionsValidator(), failures);
         Check(configuration, StreakOptions.SectionName, new StreakOptionsValidator(), failures);
         Check(configuration, SyncOptions.SectionName, new SyncOptionsValidator(), failures);
         Check(configuration, MetricsOptions.SectionName, new MetricsOptionsValidator(), failures);

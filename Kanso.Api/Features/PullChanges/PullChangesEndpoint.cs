@@ -36,6 +36,7 @@ internal static class PullChangesEndpoint
                 **410 `resync required`.** Tombstones are kept for the tombstone retention (30 days by default). A cursor from before a purged tombstone could miss that deletion, so it is refused: drop the local copy's sync state and pull again without a cursor.
                 """)
             .WithTags("Sync")
+            .StampsSessionSync()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone);
         return group;

@@ -34,6 +34,7 @@ internal static class PushChangesEndpoint
                 **Read-your-writes.** `cursor` is the change position of the push's last effect (the account's current position when nothing changed). Pull until `has_more` is false and you have seen every effect of this push.
                 """)
             .WithTags("Sync")
+            .StampsSessionSync()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
