@@ -1,14 +1,19 @@
 using Kanso.Api.Features.CreateEntry;
 using Kanso.Api.Features.CreateHabit;
+using Kanso.Api.Features.CreateTimeOff;
 using Kanso.Api.Features.DeleteAccount;
 using Kanso.Api.Features.DeleteEntry;
 using Kanso.Api.Features.DeleteHabit;
+using Kanso.Api.Features.DeleteTimeOff;
 using Kanso.Api.Features.GetEntry;
 using Kanso.Api.Features.GetHabit;
 using Kanso.Api.Features.GetHealth;
+using Kanso.Api.Features.GetSettings;
 using Kanso.Api.Features.GetStats;
+using Kanso.Api.Features.GetTimeOff;
 using Kanso.Api.Features.ListEntries;
 using Kanso.Api.Features.ListHabits;
+using Kanso.Api.Features.ListTimeOff;
 using Kanso.Api.Features.Login;
 using Kanso.Api.Features.PullChanges;
 using Kanso.Api.Features.PushChanges;
@@ -17,6 +22,8 @@ using Kanso.Api.Features.SyncEntriesLegacy;
 using Kanso.Api.Features.SyncHabitsLegacy;
 using Kanso.Api.Features.UpdateEntry;
 using Kanso.Api.Features.UpdateHabit;
+using Kanso.Api.Features.UpdateSettings;
+using Kanso.Api.Features.UpdateTimeOff;
 using Kanso.Api.Features.ValidateToken;
 using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Time;
@@ -59,6 +66,13 @@ internal static class KansoEndpoints
         api.MapPushChanges();
         api.MapSyncHabitsLegacy();
         api.MapSyncEntriesLegacy();
+        api.MapCreateTimeOff();
+        api.MapListTimeOff();
+        api.MapGetTimeOff();
+        api.MapUpdateTimeOff();
+        api.MapDeleteTimeOff();
+        api.MapGetSettings();
+        api.MapUpdateSettings();
         return app;
     }
 }
