@@ -12,7 +12,20 @@ ALTER TABLE users
 -- Habits to do less of: at_most completes a day when its total stays at or below the target, which
 -- may then be 0 (a boolean at_most habit's target is 0).
 ALTER TABLE habits ADD COLUMN goal text NOT NULL DEFAULT 'at_least' CHECK (goal IN ('at_least', 'at_most'));
-ALTER TABLE habits DROP CONSTRAINT habits_target_value_check;
+-- The old rule (target_value >= 1) was a column constraint whose generated name depends on the
+-- columns it names: found by its definition.
+DO $$
+DECLARE
+    old_check text;
+BEGIN
+    FOR old_check IN
+        SELECT conname FROM pg_constraint
+        WHERE conrelid = 'habits'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%target_value >= (1)%'
+    LOOP
+        EXECUTE format('ALTER TABLE habits DROP CONSTRAINT %I', old_check);
+    END LOOP;
+END
+$$;
 ALTER TABLE habits ADD CONSTRAINT habits_target_value_check CHECK (
     (goal = 'at_least' AND target_value >= 1 AND (type <> 'boolean' OR target_value = 1))
     OR (goal = 'at_most' AND target_value >= 0 AND (type <> 'boolean' OR target_value = 0)));
