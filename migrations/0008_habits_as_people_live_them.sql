@@ -37,10 +37,11 @@ ALTER TABLE habit_entries
     ADD COLUMN kind text NOT NULL DEFAULT 'done' CHECK (kind IN ('done', 'skip'));
 
 -- Existing entries: the local date of completion_date in the user's zone (zones PostgreSQL does not
--- know count in UTC). AT TIME ZONE is stable, not volatile.
+-- know count in UTC; the last hours of year 9999 ahead of UTC count on its last day, as LocalDays
+-- does). AT TIME ZONE is stable, not volatile.
 UPDATE habit_entries e
-SET local_date = (e.completion_date AT TIME ZONE (
-        CASE WHEN EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = u.timezone) THEN u.timezone ELSE 'UTC' END))::date
+SET local_date = LEAST('9999-12-31'::date, (e.completion_date AT TIME ZONE (
+        CASE WHEN EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = u.timezone) THEN u.timezone ELSE 'UTC' END))::date)
 FROM users u
 WHERE u.id = e.user_id;
 

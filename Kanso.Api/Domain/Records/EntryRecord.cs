@@ -66,8 +66,6 @@ internal sealed record EntryResponse(
     /// </summary>
     public static EntryResponse From(EntryRecord r, int protocol) =>
         protocol < 2 && r.IsSkip && r.DeletedAt is null ? From(r) with { DeletedAt = r.UpdatedAt } : From(r);
-
-    public bool IsSkip => Kind == EntryRules.Skip;
 }
 
 /// <summary>
