@@ -1,5 +1,7 @@
-using System.Text.Json.Nodes;
+using Dapper;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Kanso.Api.Tests.Features.TimeOff;
 
@@ -54,6 +56,27 @@ public sealed class TimeOffTests(ApiFixture fixture) : ApiTest(fixture)
 
         var problem = await response.ShouldBeProblemAsync(400);
         Assert.NotNull(problem["errors"]![field]);
+    }
+
+    [Fact]
+    public async Task Old_time_off_tombstones_are_purged_and_a_cursor_from_before_them_must_resync()
+    {
+        var user = await CreateUserAsync();
+        var cursor = (string)(await user.Client.PullPagesAsync(null, protocol2: true))[^1]["cursor"]!;
+        var kept = await user.Client.SendOkAsync(HttpMethod.Post, "/api/v1/time-off", new { start_date = "2026-07-01", end_date = "2026-07-02" }, status: 201);
+        var gone = await user.Client.SendOkAsync(HttpMethod.Post, "/api/v1/time-off", new { start_date = "2026-08-01", end_date = "2026-08-02" }, status: 201);
+        await (await user.Client.SendAsync(HttpMethod.Delete, $"/api/v1/time-off/{gone["id"]}")).ShouldBeAsync(204);
+        await using (var db = await OpenDatabaseAsync())
+        {
+            await db.ExecuteAsync("UPDATE time_off SET deleted_at = deleted_at - interval '31 days' WHERE deleted_at IS NOT NULL");
+        }
+
+        var purged = await Factory.Services.GetRequiredService<SyncPurger>().PurgeAsync(CancellationToken.None);
+        var stale = await user.Client.SendAsync(HttpMethod.Get, $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(cursor)}");
+
+        Assert.Equal(1, purged.TimeOff);
+        await stale.ShouldBeProblemAsync(410, "resync required");
+        Assert.Equal((string?)kept["id"], (string?)Assert.Single((await user.Client.SendOkAsync(HttpMethod.Get, "/api/v1/time-off")).AsArray())!["id"]);
     }
 
     [Fact]
