@@ -14,6 +14,7 @@ using Kanso.Api.Features.PullChanges;
 using Kanso.Api.Features.PushChanges;
 using Kanso.Api.Features.Register;
 using Kanso.Api.Features.SyncEntriesLegacy;
+using Kanso.Api.Features.SyncEvents;
 using Kanso.Api.Features.SyncHabitsLegacy;
 using Kanso.Api.Features.UpdateEntry;
 using Kanso.Api.Features.UpdateHabit;
@@ -57,6 +58,7 @@ internal static class KansoEndpoints
         api.MapGetStats();
         api.MapPullChanges();
         api.MapPushChanges();
+        api.MapSyncEvents();
         api.MapSyncHabitsLegacy();
         api.MapSyncEntriesLegacy();
         return app;
