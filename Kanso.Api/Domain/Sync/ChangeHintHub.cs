@@ -89,6 +89,15 @@ internal sealed class ChangeHintHub
         }
     }
 
+    /// <summary>Streams and held pulls of one user on this instance.</summary>
+    public int CountOf(Guid userId)
+    {
+        lock (_gate)
+        {
+            return _byUser.TryGetValue(userId, out var list) ? list.Count : 0;
+        }
+    }
+
     internal void Remove(ChangeSubscription subscription)
     {
         lock (_gate)
