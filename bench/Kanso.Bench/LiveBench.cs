@@ -20,7 +20,9 @@ internal static class LiveBench
     {
         var streamsWanted = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_STREAMS") ?? "10000", CultureInfo.InvariantCulture);
         var samples = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_LATENCY_SAMPLES") ?? "300", CultureInfo.InvariantCulture);
-        await using var a = await ApiServer.StartAsync(apiDll, pg, redis, SigningKey);
+        var parts = (Environment.GetEnvironmentVariable("KANSO_BENCH_PARTS") ?? "latency,compression,streams").Split(',');
+        await using var first = await ApiServer.StartAsync(apiDll, pg, redis, SigningKey);
+        var a = first;
         await using var b = await ApiServer.StartAsync(apiDll, pg, redis, SigningKey);
         Console.WriteLine($"API A pid {a.Pid} on {a.BaseAddress}, API B pid {b.Pid} on {b.BaseAddress}");
         var dataset = await Seeder.SeedAsync(pg, userCount, habitsPerUser: 10, entriesPerHabit: 100);
@@ -55,36 +57,39 @@ internal static class LiveBench
             }));
         }
 
-        // 3. Idle streams: pull req/s without streams, then with streamsWanted open on A.
+        // 3. Idle streams, on instance C started for them: its RSS after a few requests, then with the
+        // streams open (both after a pause, so what is measured is what idle streams keep). Then the
+        // pull benchmark against C with the streams open, and again after they are closed.
+        await using var c = await ApiServer.StartAsync(apiDll, pg, redis, SigningKey);
+        using var httpC = new HttpClient(handler, disposeHandler: false) { BaseAddress = c.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         var pullUsers = dataset.Users.Take(256).ToArray();
         var cursors = new string[pullUsers.Length];
         for (var i = 0; i < pullUsers.Length; i++)
         {
-            cursors[i] = await Workloads.CursorBeforeEndAsync(httpA, tokens.For(pullUsers[i]), dataset.RowsPerUser - 50);
+            cursors[i] = await Workloads.CursorBeforeEndAsync(httpC, tokens.For(pullUsers[i]), dataset.RowsPerUser - 50);
         }
 
-        Task<Measurement> PullDelta(string name) => LoadRunner.RunAsync(name, 64, duration, a, async (worker, n) =>
+        Task<Measurement> PullDelta(string name) => LoadRunner.RunAsync(name, 64, duration, c, async (worker, n) =>
         {
             var u = (worker * 7919 + n) % pullUsers.Length;
-            using var response = await http(httpA, pullUsers[u], $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(cursors[u])}&limit=500", null);
+            using var response = await http(httpC, pullUsers[u], $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(cursors[u])}&limit=500", null);
             await Workloads.EnsureAsync(response, 200);
             return 1;
         });
 
-        var without = await PullDelta("pull (delta of ~50 rows), no streams open");
-        await SettleAsync();
-        var idleBefore = a.RssMegabytes();
         var streamUsers = await ExtraUsersAsync(pg, (streamsWanted + 9) / 10);
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        var idleBefore = c.RssMegabytes();
         var streams = new List<SseReader>(streamsWanted);
         var opened = Stopwatch.StartNew();
-        using (var gate = new SemaphoreSlim(200))
+        using (var gate = new SemaphoreSlim(100))
         {
             var opening = Enumerable.Range(0, streamsWanted).Select(async i =>
             {
                 await gate.WaitAsync();
                 try
                 {
-                    var reader = await SseReader.OpenAsync(httpA, tokens.For(streamUsers[i / 10]));
+                    var reader = await SseReader.OpenAsync(httpC, tokens.For(streamUsers[i / 10]), track: false);
                     lock (streams)
                     {
                         streams.Add(reader);
@@ -99,8 +104,9 @@ internal static class LiveBench
         }
 
         Console.WriteLine($"   {streams.Count} streams open in {opened.Elapsed.TotalSeconds:0.0} s");
-        await SettleAsync();
-        var idleWith = a.RssMegabytes();
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        var idleWith = c.RssMegabytes();
+        Console.WriteLine($"   RSS idle {idleBefore:0} MB, with {streams.Count} streams {idleWith:0} MB");
         var with = await PullDelta($"pull (delta of ~50 rows), {streams.Count:N0} streams open");
         var alive = streams.Count(s => !s.Ended);
         foreach (var s in streams)
@@ -108,10 +114,14 @@ internal static class LiveBench
             s.Dispose();
         }
 
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var without = await PullDelta("pull (delta of ~50 rows), no streams open");
+        a = c;
+
         var peak = a.PeakRssMegabytes();
         report.AppendLine("## Live sync and compression (issue 15)");
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/live.sh` on the shared 2-core machine (other engineers were building and testing on it at the same time, so the figures are noisy and on the pessimistic side). Two API instances (Release, Redis on), PostgreSQL 15 and the load generator share the cores over loopback. Dataset: {dataset.Users.Count:N0} users × 10 habits × 100 entries, plus {streamUsers.Count:N0} empty users for the streams. Each load: 3 s warm-up, {seconds} s measured.");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/live.sh` on the shared 2-core machine (other engineers were building and testing on it at the same time, so the figures are noisy and on the pessimistic side). Three API instances (Release, Redis on: A and B for latency, C for the idle streams), PostgreSQL 15 and the load generator share the cores over loopback. Dataset: {dataset.Users.Count:N0} users × 10 habits × 100 entries, plus {streamUsers.Count:N0} empty users for the streams. Each load: 3 s warm-up, {seconds} s measured.");
         report.AppendLine();
         report.AppendLine("Commit-to-event latency: a habit update (PUT) on instance A; the time from sending it to the `change` event on a stream (an upper bound: it includes the write's own request and commit). One write at a time, 100 ms apart.");
         report.AppendLine();
@@ -120,11 +130,11 @@ internal static class LiveBench
         report.AppendLine(CultureInfo.InvariantCulture, $"| the same instance (A) | {same.Count} | {P(same, 0.5):0.0} | {P(same, 0.99):0.0} | {same.Max():0.0} |");
         report.AppendLine(CultureInfo.InvariantCulture, $"| the other instance (B) | {cross.Count} | {P(cross, 0.5):0.0} | {P(cross, 0.99):0.0} | {cross.Max():0.0} |");
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Idle streams: {streams.Count:N0} open on A ({alive:N0} still open after the pull load). RSS of A idle {idleBefore:0} MB, with the streams {idleWith:0} MB (+{idleWith - idleBefore:0} MB, {(idleWith - idleBefore) * 1024 * 1024 / Math.Max(1, streams.Count) / 1024:0.0} KB a stream); peak {peak:0} MB.");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Idle streams: {streams.Count:N0} open on a third instance, C ({alive:N0} still open after the pull load), opened 100 at a time in {opened.Elapsed.TotalSeconds:0} s. RSS of C idle (started, a few requests served, 10 s pause) {idleBefore:0} MB, with the streams {idleWith:0} MB (+{idleWith - idleBefore:0} MB, {(idleWith - idleBefore) * 1024 * 1024 / Math.Max(1, streams.Count) / 1024:0.0} KB a stream); peak {peak:0} MB.");
         report.AppendLine();
         report.AppendLine("| workload | connections | req/s | p50 ms | p99 ms | errors | RSS MB |");
         report.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (var m in new[] { without, with }.Concat(pageRows))
+        foreach (var m in new[] { with, without }.Concat(pageRows))
         {
             report.AppendLine(CultureInfo.InvariantCulture, $"| {m.Name} | {m.Connections} | {m.RequestsPerSecond:N0} | {m.P50Ms:0.0} | {m.P99Ms:0.0} | {m.Errors} | {m.RssMb:0} |");
         }
@@ -239,7 +249,7 @@ internal static class LiveBench
 
         public bool Ended { get; private set; }
 
-        public static async Task<SseReader> OpenAsync(HttpClient http, string token)
+        public static async Task<SseReader> OpenAsync(HttpClient http, string token, bool track = true)
         {
             var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/sync/events");
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -250,7 +260,7 @@ internal static class LiveBench
             }
 
             var reader = new SseReader(response);
-            _ = Task.Run(reader.ReadAsync);
+            _ = Task.Run(track ? reader.ReadAsync : reader.DrainAsync);
             return reader;
         }
 
@@ -266,6 +276,24 @@ internal static class LiveBench
                     {
                         Changes.Writer.TryWrite(Stopwatch.GetTimestamp());
                     }
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+            {
+            }
+
+            Ended = true;
+        }
+
+        /// <summary>Reads and drops (pings), with a small buffer: an idle stream's client side stays small.</summary>
+        private async Task DrainAsync()
+        {
+            try
+            {
+                await using var body = await _response.Content.ReadAsStreamAsync(_stop.Token);
+                var buffer = new byte[64];
+                while (await body.ReadAsync(buffer, _stop.Token) > 0)
+                {
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
