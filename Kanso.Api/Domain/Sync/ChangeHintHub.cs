@@ -5,7 +5,7 @@ namespace Kanso.Api.Domain.Sync;
 /// <see cref="ChangeHintListener"/> receives. Holds no database connection: a waiter is a small
 /// object with a flag, so ten thousand idle streams cost memory, not connections or threads.
 /// </summary>
-internal sealed class ChangeHintHub
+internal sealed class ChangeHintHub(IHostApplicationLifetime lifetime)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, List<ChangeSubscription>> _byUser = [];
@@ -77,6 +77,9 @@ internal sealed class ChangeHintHub
         }
     }
 
+    /// <summary>The instance is stopping: held pulls answer now and streams end, so clients move to another instance.</summary>
+    public CancellationToken Stopping => lifetime.ApplicationStopping;
+
     /// <summary>Streams and held pulls open on this instance.</summary>
     public int Count
     {
@@ -141,7 +144,7 @@ internal sealed class ChangeSubscription(ChangeHintHub hub, Guid userId, bool Is
         waiter?.TrySetResult();
     }
 
-    /// <summary>True when a hint came (before or during the wait); false after <paramref name="timeout"/> or when cancelled.</summary>
+    /// <summary>True when a hint came (before or during the wait); false after <paramref name="timeout"/>, when cancelled, or when the instance is stopping.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct)
     {
         TaskCompletionSource waiter;
@@ -156,9 +159,9 @@ internal sealed class ChangeSubscription(ChangeHintHub hub, Guid userId, bool Is
             waiter = _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        if (timeout > TimeSpan.Zero && !ct.IsCancellationRequested)
+        if (timeout > TimeSpan.Zero && !ct.IsCancellationRequested && !hub.Stopping.IsCancellationRequested)
         {
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, hub.Stopping);
             var delay = Task.Delay(timeout, stop.Token);
             await Task.WhenAny(waiter.Task, delay);
             await stop.CancelAsync();

@@ -31,7 +31,7 @@ internal static class SyncEventsEndpoint
             .WithDescription("""
                 **Events.** `event: change` (`data: {}`) once when the stream opens and then after every committed change (coalesced: at most one per 50 ms). A hint carries no data: pull with your cursor, which is the truth. `: ping` comment lines keep proxies from closing an idle stream (every 15 s by default).
 
-                **End.** Before the token's `exp` the server sends `event: reauth` and closes: log in again and reopen. When the account is deleted the stream sends a last `change` and closes. Reconnect after any end or failure, with a short backoff; every stream starts with a `change`.
+                **End.** Before the token's `exp` the server sends `event: reauth` and closes: log in again and reopen. When the account is deleted the stream sends a last `change` and closes. A server that shuts down closes its streams. Reconnect after any end or failure, with a short backoff; every stream starts with a `change`.
 
                 **Limits.** At most 10 open streams per user on one instance (429 beyond). Browsers: read it with `fetch` (EventSource cannot send the Authorization header).
                 """)
@@ -72,7 +72,7 @@ internal static class SyncEventsEndpoint
             // Subscribed first, then the opening hint: a change committed from here on is not missed.
             await SendAsync(response, Change, ct);
             var nextPing = DateTimeOffset.UtcNow + settings.HeartbeatInterval;
-            while (!ct.IsCancellationRequested)
+            while (!ct.IsCancellationRequested && !hub.Stopping.IsCancellationRequested)
             {
                 var now = DateTimeOffset.UtcNow;
                 if (now >= reauthAt)
