@@ -34,8 +34,7 @@ internal static class LiveBench
         var report = new StringBuilder();
 
         // 1. Commit-to-event latency: a habit update on A, the event on a stream on A or on B.
-        var same = await LatencyAsync(httpA, httpA, dataset.Users[0], tokens, samples);
-        var cross = await LatencyAsync(httpA, httpB, dataset.Users[1], tokens, samples);
+        var (same, cross) = await LatencyAsync(httpA, httpB, dataset.Users[0], tokens, samples);
 
         // 2. Compression: one 1,000-row page (10 habits + 990 entries) per encoding, then req/s of such pages.
         var pageUsers = dataset.Users.Take(64).ToArray();
@@ -123,7 +122,7 @@ internal static class LiveBench
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/live.sh` on the shared 2-core machine (other engineers were building and testing on it at the same time, so the figures are noisy and on the pessimistic side). Three API instances (Release, Redis on: A and B for latency, C for the idle streams), PostgreSQL 15 and the load generator share the cores over loopback. Dataset: {dataset.Users.Count:N0} users × 10 habits × 100 entries, plus {streamUsers.Count:N0} empty users for the streams. Each load: 3 s warm-up, {seconds} s measured.");
         report.AppendLine();
-        report.AppendLine("Commit-to-event latency: a habit update (PUT) on instance A; the time from sending it to the `change` event on a stream (an upper bound: it includes the write's own request and commit). One write at a time, 100 ms apart.");
+        report.AppendLine("Commit-to-event latency: one user with a stream on instance A and one on instance B; habit updates (PUT) on A, one at a time, 100 ms apart, after 50 unmeasured ones; each timed from sending the PUT to the `change` on each stream (an upper bound: it includes the write's own request and commit).");
         report.AppendLine();
         report.AppendLine("| stream on | samples | p50 ms | p99 ms | max ms |");
         report.AppendLine("|---|---:|---:|---:|---:|");
@@ -170,12 +169,16 @@ internal static class LiveBench
         }
     }
 
-    private static async Task<List<double>> LatencyAsync(HttpClient writer, HttpClient listener, BenchUser user, Tokens tokens, int samples)
+    /// <summary>
+    /// One user with a stream on each instance; habit updates on <paramref name="writer"/>, one at a
+    /// time, each timed from its send to the <c>change</c> on each stream (so both see the same noise).
+    /// </summary>
+    private static async Task<(List<double> Same, List<double> Cross)> LatencyAsync(HttpClient writer, HttpClient other, BenchUser user, Tokens tokens, int samples)
     {
-        using var stream = await SseReader.OpenAsync(listener, tokens.For(user));
-        await stream.Changes.Reader.ReadAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token); // the opening change
+        using var sameStream = await SseReader.OpenAsync(writer, tokens.For(user));
+        using var crossStream = await SseReader.OpenAsync(other, tokens.For(user));
         var habit = user.Habits[0];
-        var version = 1;
+        int version;
         using (var current = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/habits/{habit}"))
         {
             current.Headers.Authorization = tokens.Bearer(user);
@@ -183,12 +186,17 @@ internal static class LiveBench
             version = (int)(await Workloads.EnsureAsync(response, 200))["version"]!;
         }
 
-        var latencies = new List<double>(samples);
-        for (var i = 0; i < samples + 10; i++)
+        const int warmUp = 50;
+        var same = new List<double>(samples);
+        var cross = new List<double>(samples);
+        for (var i = 0; i < samples + warmUp; i++)
         {
             await Task.Delay(100);
-            while (stream.Changes.Reader.TryRead(out _))
+            foreach (var stream in new[] { sameStream, crossStream })
             {
+                while (stream.Changes.Reader.TryRead(out _))
+                {
+                }
             }
 
             var sent = Stopwatch.GetTimestamp();
@@ -196,16 +204,20 @@ internal static class LiveBench
             request.Headers.Authorization = tokens.Bearer(user);
             using var response = await writer.SendAsync(request);
             version = (int)(await Workloads.EnsureAsync(response, 200))["version"]!;
-            var received = await stream.Changes.Reader.ReadAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
-            if (i >= 10)
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var onSame = await sameStream.Changes.Reader.ReadAsync(timeout.Token);
+            var onCross = await crossStream.Changes.Reader.ReadAsync(timeout.Token);
+            if (i >= warmUp)
             {
-                latencies.Add(Stopwatch.GetElapsedTime(sent, received).TotalMilliseconds);
+                same.Add(Stopwatch.GetElapsedTime(sent, onSame).TotalMilliseconds);
+                cross.Add(Stopwatch.GetElapsedTime(sent, onCross).TotalMilliseconds);
             }
         }
 
-        latencies.Sort();
-        Console.WriteLine($"   latency: p50 {P(latencies, 0.5):0.0} ms, p99 {P(latencies, 0.99):0.0} ms");
-        return latencies;
+        same.Sort();
+        cross.Sort();
+        Console.WriteLine($"   latency same instance: p50 {P(same, 0.5):0.0} ms, p99 {P(same, 0.99):0.0} ms; other instance: p50 {P(cross, 0.5):0.0} ms, p99 {P(cross, 0.99):0.0} ms");
+        return (same, cross);
     }
 
     /// <summary>Users with no records, for the idle streams (at most 10 streams per user).</summary>
