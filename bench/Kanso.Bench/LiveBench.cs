@@ -32,6 +32,7 @@ internal static class LiveBench
         using var httpA = new HttpClient(handler, disposeHandler: false) { BaseAddress = a.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         using var httpB = new HttpClient(handler, disposeHandler: false) { BaseAddress = b.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         var report = new StringBuilder();
+        var loadAtStart = LoadAverage();
 
         // 1. Commit-to-event latency: a habit update on A, the event on a stream on A or on B.
         var (same, cross) = await LatencyAsync(httpA, httpB, dataset.Users[0], tokens, samples);
@@ -120,7 +121,7 @@ internal static class LiveBench
         var peak = a.PeakRssMegabytes();
         report.AppendLine("## Live sync and compression (issue 15)");
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/live.sh` on the shared 2-core machine (other engineers were building and testing on it at the same time, so the figures are noisy and on the pessimistic side). Three API instances (Release, Redis on: A and B for latency, C for the idle streams), PostgreSQL 15 and the load generator share the cores over loopback. Dataset: {dataset.Users.Count:N0} users × 10 habits × 100 entries, plus {streamUsers.Count:N0} empty users for the streams. Each load: 3 s warm-up, {seconds} s measured.");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/live.sh` on the shared 2-core machine (other engineers were building and testing on it at the same time, so the figures are noisy and on the pessimistic side). Three API instances (Release, Redis on: A and B for latency, C for the idle streams), PostgreSQL 15 and the load generator share the cores over loopback. Dataset: {dataset.Users.Count:N0} users × 10 habits × 100 entries, plus {streamUsers.Count:N0} empty users for the streams. Each load: 3 s warm-up, {seconds} s measured. Load average of the machine (1 min) at the start {loadAtStart}, at the end {LoadAverage()}: on 2 cores, anything above 2 means this run was starved of CPU.");
         report.AppendLine();
         report.AppendLine("Commit-to-event latency: one user with a stream on instance A and one on instance B; habit updates (PUT) on A, one at a time, 100 ms apart, after 50 unmeasured ones; each timed from sending the PUT to the `change` on each stream (an upper bound: it includes the write's own request and commit).");
         report.AppendLine();
@@ -240,10 +241,16 @@ internal static class LiveBench
         return users;
     }
 
-    private static async Task SettleAsync()
+    private static string LoadAverage()
     {
-        GC.Collect();
-        await Task.Delay(TimeSpan.FromSeconds(5));
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     private static double P(List<double> sorted, double p) =>
