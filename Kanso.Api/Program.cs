@@ -5,6 +5,7 @@ using Kanso.Api.Domain.Sync;
 using Kanso.Api.Features;
 using Kanso.Api.Infrastructure;
 using Kanso.Api.Infrastructure.Auth;
+using Kanso.Api.Infrastructure.Compression;
 using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Health;
@@ -48,12 +49,14 @@ builder.Services.AddKansoValidation();
 builder.Services.AddKansoOpenApi();
 builder.Services.AddKansoRateLimiting();
 builder.Services.AddKansoHealthChecks();
+builder.Services.AddKansoCompression(KansoEndpoints.BasePath + "/auth", KansoEndpoints.BasePath + "/sync/events");
 
 var app = builder.Build();
 
 app.UseKansoForwardedHeaders();
 app.UseKansoMetrics();
 app.UseKansoRequestLog();
+app.UseKansoCompression();
 app.UseKansoErrors();
 app.UseAuthentication();
 app.UseKansoRateLimiting();

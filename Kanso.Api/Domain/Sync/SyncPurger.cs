@@ -57,6 +57,7 @@ internal sealed class SyncPurger(NpgsqlDataSource db, IClock clock, IOptions<Syn
             {
                 await using var transaction = await connection.BeginTransactionAsync(ct);
                 await connection.ExecuteAsync(new CommandDefinition(SyncPurgeSql.LockUser, new { userId = user.Key }, transaction, cancellationToken: ct));
+                await ChangeHints.NotifyAsync(connection, transaction, user.Key, ct);
                 deleted += await connection.ExecuteScalarAsync<int>(new CommandDefinition(
                     deleteSql, new { userId = user.Key, ids = user.Select(r => r.Id).ToArray(), cutoff }, transaction, cancellationToken: ct));
                 await transaction.CommitAsync(ct);

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Dapper;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
@@ -25,6 +26,7 @@ internal static class DeleteAccountEndpoint
         // Rows go with the user through ON DELETE CASCADE on every (user_id, ...) key.
         await connection.ExecuteAsync(new CommandDefinition(DeleteAccountSql.DeleteUser, new { userId }, cancellationToken: ct));
         users.Forget(userId);
+        await ChangeHints.AccountDeletedAsync(connection, userId, ct);
         return TypedResults.Ok(new DeleteAccountResponse("deleted", userId));
     }
 }
