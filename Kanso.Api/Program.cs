@@ -20,7 +20,7 @@ if (args is ["healthcheck", ..])
 }
 
 var builder = WebApplication.CreateBuilder(args);
-if (StartupCheck.Failures(builder.Configuration) is { Count: > 0 } failures)
+if (StartupCheck.Failures(builder.Configuration, builder.Environment) is { Count: > 0 } failures)
 {
     Console.Error.WriteLine($"Kanso cannot start: {string.Join(" ", failures)}");
     return 1;
@@ -47,6 +47,7 @@ var app = builder.Build();
 
 app.UseKansoForwardedHeaders();
 app.UseKansoErrors();
+app.UseKansoJsonCharset();
 app.UseAuthentication();
 app.UseKansoRateLimiting();
 app.UseAuthorization();

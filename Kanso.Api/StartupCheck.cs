@@ -15,7 +15,7 @@ namespace Kanso.Api;
 /// </summary>
 internal static class StartupCheck
 {
-    public static IReadOnlyList<string> Failures(IConfiguration configuration)
+    public static IReadOnlyList<string> Failures(IConfiguration configuration, IHostEnvironment? environment = null)
     {
         var rateLimit = new RateLimitOptions();
         rateLimit.ReadFrom(configuration);
@@ -25,6 +25,11 @@ internal static class StartupCheck
         Check(configuration, StreakOptions.SectionName, new StreakOptionsValidator(), failures);
         Check(configuration, SyncOptions.SectionName, new SyncOptionsValidator(), failures);
         failures.AddRange(new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? []);
+        if (environment is not null && JwtOptions.RefusePublishedKey(configuration[$"{JwtOptions.SectionName}:SigningKey"], environment) is { } published)
+        {
+            failures.Add(published);
+        }
+
         return failures;
     }
 

@@ -53,7 +53,8 @@ internal sealed record EntryResponse(
 
 /// <summary>
 /// The client-editable fields of an entry as a body gives them (absent, null or a value): bodies of
-/// POST /entries, PUT /entries/{id} and a push's <c>upsert_entry</c> data. None of them may be null.
+/// POST /entries, PUT /entries/{id} and a push's <c>upsert_entry</c> data. Only <c>notes</c> may be
+/// null (it clears them).
 /// </summary>
 internal record EntryFields
 {
@@ -61,6 +62,7 @@ internal record EntryFields
 
     public Optional<double> Value { get; init; }
 
+    [Clearable]
     public Optional<string> Notes { get; init; }
 }
 
@@ -82,7 +84,6 @@ internal sealed class EntryFieldsValidator : AbstractValidator<EntryFields>
         RuleFor(x => x.CompletionDate).NotSentAsNull();
         RuleFor(x => x.Value).NotSentAsNull()
             .WhenSent(v => v is >= 0 and <= EntryRules.MaxValue).WithMessage("'{PropertyName}' must be 0 to 1000000.");
-        RuleFor(x => x.Notes).NotSentAsNull()
-            .WhenSent(v => StringRules.CodePoints(v) <= 1000).WithMessage("'{PropertyName}' must be at most 1000 characters.");
+        RuleFor(x => x.Notes).WhenSent(v => StringRules.CodePoints(v) <= 1000).WithMessage("'{PropertyName}' must be at most 1000 characters.");
     }
 }
