@@ -17,6 +17,7 @@ public sealed class CharsetTests(ApiFixture fixture) : RateLimitTest(fixture)
     public async Task Login_guesses_count_against_the_email_whatever_the_charset(string charset)
     {
         var host = Host(Limits("Login", 5, 1, Limits("Ip", 1000, 1000)));
+        await ConnectedAsync(host);
         var client = host.CreateClient();
         var encoding = EncodingOf(charset);
         var statuses = new List<int>();

@@ -216,22 +216,32 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     public async Task Fresh_host_recomputes_dirty_rows_left_by_a_crashed_one()
     {
         // Entry writes committed and marked their habits dirty, then the instance died with the jobs in memory.
-        Factory.Clock.Reset(Noon);
-        var user = await CreateUserAsync();
-        var habits = new List<Guid>();
-        await using (var db = await Factory.OpenAppDatabaseAsync())
+        // On a database of its own: the shared host's periodic sweep would clean the rows too, and hide a broken recovery.
+        var database = await Fixture.CreateIsolatedDatabaseAsync();
+        await using (var crashed = new KansoApiFactory(database, redis: null, NoPeriodicSweep))
         {
+            _ = crashed.Server; // migrates the new database
+        }
+
+        var userId = Guid.NewGuid();
+        var habits = new List<Guid>();
+        await using (var db = new NpgsqlConnection(database))
+        {
+            await db.OpenAsync();
+            await db.ExecuteAsync("INSERT INTO users (id, email, password_hash, timezone) VALUES (@userId, @email, 'x', 'UTC')", new { userId, email = $"{userId:N}@example.com" });
             for (var i = 0; i < 5; i++)
             {
-                habits.Add((await db.InsertHabitAsync(user.Id, new TestHabit { StreakDirty = true }, DoneDaysAgo([.. Enumerable.Range(1, i + 1)]))).Id);
+                habits.Add((await db.InsertHabitAsync(userId, new TestHabit { StreakDirty = true }, DoneDaysAgo([.. Enumerable.Range(1, i + 1)]))).Id);
             }
         }
 
-        await using var fresh = Fixture.CreateFactory(NoPeriodicSweep);
+        await using var fresh = new KansoApiFactory(database, redis: null, NoPeriodicSweep);
         fresh.Clock.Reset(Noon);
         _ = fresh.Server;
 
-        await using var check = await Factory.OpenAppDatabaseAsync();
+        await using var check = new NpgsqlConnection(database);
+        await check.OpenAsync();
+        var user = new { Id = userId };
         await EventuallyAsync(
             async () => await check.ExecuteScalarAsync<long>("SELECT count(*) FROM habits WHERE streak_dirty") == 0,
             "the fresh host's start-up sweep has recomputed every dirty habit");

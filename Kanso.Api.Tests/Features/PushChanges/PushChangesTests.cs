@@ -368,9 +368,16 @@ public sealed class PushChangesTests(ApiFixture fixture) : ApiTest(fixture)
     [Fact]
     public async Task Entry_mutations_mark_their_habits_for_a_streak_recompute()
     {
-        var user = await CreateUserAsync();
+        // A host of its own whose streak worker is stopped: nothing can clear the flag before it is read
+        // (the shared host's worker and its sweep would, in a race with this read).
+        var database = await Fixture.CreateIsolatedDatabaseAsync();
+        await using var host = new KansoApiFactory(database, redis: null, new Dictionary<string, string?> { ["Streaks:SweepInterval"] = "1.00:00:00" });
+        _ = host.Server;
+        await host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Kanso.Api.Domain.Streaks.StreakWorker>().Single().StopAsync(CancellationToken.None);
+        var user = await host.InsertUserAsync(database);
         var habit = await user.Client.CreateHabitIdAsync();
-        await using var db = await OpenDatabaseAsync();
+        await using var db = new Npgsql.NpgsqlConnection(database);
+        await db.OpenAsync();
         await db.ExecuteAsync("UPDATE habits SET streak_dirty = false WHERE id = @habit", new { habit });
 
         await user.Client.PushAsync(new { mutations = new[] { new { mutation_id = "e", op = "upsert_entry", id = Guid.NewGuid(), data = new { habit_id = habit, completion_date = "2026-03-08T07:00:00Z" } } } });
