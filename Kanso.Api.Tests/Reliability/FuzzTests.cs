@@ -57,7 +57,7 @@ public sealed class FuzzTests(ApiFixture fixture) : ApiTest(fixture)
         for (var i = 0; i < CasesPerRoute; i++)
         {
             using var request = context.BuildRequest(method, template, token);
-            var description = $"case {i}: {request.Method} {request.RequestUri} {(request.Content is null ? "" : await request.Content.ReadAsStringAsync())}";
+            var description = $"case {i}: {request.Method} {request.RequestUri} {request.Content?.Headers.ContentType} {(request.Content is null ? "" : Encoding.UTF8.GetString(await request.Content.ReadAsByteArrayAsync()))}";
             using var response = await client.SendAsync(request);
             var status = (int)response.StatusCode;
             if (status >= 500)

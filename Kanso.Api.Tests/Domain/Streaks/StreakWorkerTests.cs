@@ -218,16 +218,18 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
         // Entry writes committed and marked their habits dirty, then the instance died with the jobs in memory.
         // On a database of its own: the shared host's periodic sweep would clean the rows too, and hide a broken recovery.
         var database = await Fixture.CreateIsolatedDatabaseAsync();
-        await using (var crashed = new KansoApiFactory(database, redis: null, NoPeriodicSweep))
-        {
-            _ = crashed.Server; // migrates the new database
-        }
-
         var userId = Guid.NewGuid();
         var habits = new List<Guid>();
-        await using (var db = new NpgsqlConnection(database))
+        await using (var migrate = new KansoApiFactory(database, redis: null, NoPeriodicSweep))
         {
-            await db.OpenAsync();
+            _ = migrate.Server; // migrates the new database, and is gone before the dirty rows exist
+        }
+
+        var source = new NpgsqlDataSourceBuilder(database);
+        source.UseNodaTime();
+        await using (var data = source.Build())
+        await using (var db = await data.OpenConnectionAsync())
+        {
             await db.ExecuteAsync("INSERT INTO users (id, email, password_hash, timezone) VALUES (@userId, @email, 'x', 'UTC')", new { userId, email = $"{userId:N}@example.com" });
             for (var i = 0; i < 5; i++)
             {
@@ -239,8 +241,7 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
         fresh.Clock.Reset(Noon);
         _ = fresh.Server;
 
-        await using var check = new NpgsqlConnection(database);
-        await check.OpenAsync();
+        await using var check = await fresh.OpenAppDatabaseAsync();
         var user = new { Id = userId };
         await EventuallyAsync(
             async () => await check.ExecuteScalarAsync<long>("SELECT count(*) FROM habits WHERE streak_dirty") == 0,

@@ -248,8 +248,9 @@ internal sealed record PushMutation(
         }
         catch (InvalidOperationException)
         {
-            // Not valid Unicode somewhere, so no canonical form: the text as sent identifies it.
-            return SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(element.GetRawText()));
+            // Not valid Unicode somewhere, so no canonical form: the bytes as sent identify it (read
+            // raw: turning them into text would fail the same way).
+            return SHA256.HashData(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element));
         }
 
         return SHA256.HashData(buffer.WrittenSpan);

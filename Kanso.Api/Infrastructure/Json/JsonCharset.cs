@@ -25,11 +25,13 @@ internal static class JsonCharset
         if (request.ContentLength == 0
             || !MediaTypeHeaderValue.TryParse(request.ContentType, out var media)
             || !IsJson(media)
-            || HeaderUtilities.RemoveQuotes(media.Charset).ToString().Trim() is not { Length: > 0 } charset)
+            || !media.Charset.HasValue)
         {
             await next(http);
             return;
         }
+
+        var charset = HeaderUtilities.RemoveQuotes(media.Charset).ToString().Trim();
 
         if (IsUtf8(charset))
         {
