@@ -24,7 +24,7 @@ if (args is ["healthcheck", ..])
 }
 
 var builder = WebApplication.CreateBuilder(args);
-if (StartupCheck.Failures(builder.Configuration) is { Count: > 0 } failures)
+if (StartupCheck.Failures(builder.Configuration, builder.Environment) is { Count: > 0 } failures)
 {
     Console.Error.WriteLine($"Kanso cannot start: {string.Join(" ", failures)}");
     return 1;
@@ -58,6 +58,7 @@ app.UseKansoMetrics();
 app.UseKansoRequestLog();
 app.UseKansoCompression();
 app.UseKansoErrors();
+app.UseKansoJsonCharset();
 app.UseAuthentication();
 app.UseKansoRateLimiting();
 app.UseAuthorization();
