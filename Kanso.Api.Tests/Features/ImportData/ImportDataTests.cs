@@ -67,6 +67,38 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task Imported_time_off_recomputes_the_streaks_of_the_habits_it_covers()
+    {
+        Factory.Clock.Reset(Instant.FromUtc(2026, 2, 15, 12, 0));
+        var user = await CreateUserAsync();
+        Protocol2(user.Client);
+        var habit = await user.Client.CreateHabitIdAsync(new { title = "Stretch", start_date = "2026-02-01T00:00:00Z" });
+        for (var day = 1; day <= 14; day++)
+        {
+            if (day != 10)
+            {
+                await user.Client.CreateEntryAsync(habit, $"2026-02-{day:00}T08:00:00Z");
+            }
+        }
+
+        await TestRows.EventuallyAsync(async () => await DirtyHabitsAsync(user.Id) == 0, "the streak worker has computed the habit");
+        Assert.Equal(4, await CurrentStreakAsync(user.Client, habit));
+        var document = new JsonObject
+        {
+            ["format_version"] = 2,
+            ["time_off"] = new JsonArray(new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["start_date"] = "2026-02-10", ["end_date"] = "2026-02-10" }),
+        };
+
+        var imported = await (await ImportAsync(user.Client, document)).ShouldBeAsync(200);
+
+        Assert.Equal(1, (int)imported["time_off"]!["created"]!);
+        await TestRows.EventuallyAsync(async () => await CurrentStreakAsync(user.Client, habit) == 13, "the day off no longer breaks the streak");
+    }
+
+    private static async Task<int> CurrentStreakAsync(HttpClient client, Guid habitId) =>
+        (int)(await (await client.GetAsync($"/api/v1/habits/{habitId}")).ShouldBeAsync(200))["current_streak"]!;
+
+    [Fact]
     public async Task A_format_1_document_is_read_and_its_entries_take_their_day_like_a_write()
     {
         var user = await CreateUserAsync();
