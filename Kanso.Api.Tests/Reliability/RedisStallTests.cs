@@ -22,7 +22,7 @@ public sealed class RedisStallTests(ApiFixture fixture) : ApiTest(fixture)
 
         // Two failed attempts: the first failure did not end the subscriber, it retried.
         await TestRows.EventuallyAsync(
-            () => Task.FromResult(api.HasExited || CountOf(api.Output, "Subscribing to account deletions failed") >= 2),
+            () => Task.FromResult(api.HasExited || CountOf(api.Output, "Subscribing to kanso:users:deleted failed") >= 2),
             "the revocation subscriber fails twice", TimeSpan.FromSeconds(120));
 
         Assert.False(api.HasExited, api.Output);

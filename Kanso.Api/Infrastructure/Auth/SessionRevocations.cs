@@ -21,32 +21,13 @@ internal sealed class SessionRevocations(RedisConnection redis, IMemoryCache cac
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (await redis.WhenCreated is not { } mux)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        redis.SubscribeWithRetryAsync(Channel, message =>
         {
-            return;
-        }
-
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+            var text = message.ToString();
+            if (text.Length == 65 && Guid.TryParseExact(text[33..], "N", out var sessionId))
             {
-                await mux.GetSubscriber().SubscribeAsync(Channel, (_, message) =>
-                {
-                    var text = message.ToString();
-                    if (text.Length == 65 && Guid.TryParseExact(text[33..], "N", out var sessionId))
-                    {
-                        DeviceSessions.Forget(cache, sessionId);
-                    }
-                });
-                return;
+                DeviceSessions.Forget(cache, sessionId);
             }
-            catch (RedisException ex)
-            {
-                logger.LogDebug("Subscribing to session revocations failed ({Message}); retrying", ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
-            }
-        }
-    }
+        }, logger, stoppingToken);
 }

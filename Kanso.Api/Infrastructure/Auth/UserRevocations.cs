@@ -35,45 +35,13 @@ internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache,
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (await redis.WhenCreated is not { } mux)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        redis.SubscribeWithRetryAsync(Channel, message =>
         {
-            return;
-        }
-
-        var delay = TimeSpan.FromSeconds(2);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+            if (Guid.TryParseExact(message.ToString(), "N", out var userId))
             {
-                await mux.GetSubscriber().SubscribeAsync(Channel, (_, message) =>
-                {
-                    if (Guid.TryParseExact(message.ToString(), "N", out var userId))
-                    {
-                        Evict(userId);
-                        metrics.RevocationEviction();
-                    }
-                });
-                return;
+                Evict(userId);
+                metrics.RevocationEviction();
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // Not only RedisException: a Redis that accepts and never answers times out, and any
-                // failure here must leave the host serving (the cache's short lifetime is the bound meanwhile).
-                logger.LogWarning("Subscribing to account deletions failed ({Error}: {Message}); retrying in {Delay} s",
-                    ex.GetType().Name, ex.Message, delay.TotalSeconds);
-                try
-                {
-                    await Task.Delay(delay, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                delay = TimeSpan.FromSeconds(Math.Min(30, delay.TotalSeconds * 2));
-            }
-        }
-    }
+        }, logger, stoppingToken);
 }

@@ -36,6 +36,45 @@ internal sealed class RedisConnection : IAsyncDisposable
         _connecting = IsConfigured ? ConnectAsync(configuration!, logger) : Task.FromResult<IConnectionMultiplexer?>(null);
     }
 
+    /// <summary>
+    /// Subscribes <paramref name="handler"/> to <paramref name="channel"/> once Redis is created, and
+    /// keeps trying until it works or the host stops: any failure (not only RedisException: a Redis
+    /// that accepts and never answers times out) is logged and retried with backoff from 2 s to 30 s,
+    /// so the host keeps serving. StackExchange.Redis re-subscribes by itself after a reconnect.
+    /// </summary>
+    public async Task SubscribeWithRetryAsync(RedisChannel channel, Action<RedisValue> handler, ILogger logger, CancellationToken stoppingToken)
+    {
+        if (await WhenCreated is not { } mux)
+        {
+            return;
+        }
+
+        var delay = TimeSpan.FromSeconds(2);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await mux.GetSubscriber().SubscribeAsync(channel, (_, message) => handler(message));
+                return;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Subscribing to {Channel} failed ({Error}: {Message}); retrying in {Delay} s",
+                    channel.ToString(), ex.GetType().Name, ex.Message, delay.TotalSeconds);
+                try
+                {
+                    await Task.Delay(delay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                delay = TimeSpan.FromSeconds(Math.Min(30, delay.TotalSeconds * 2));
+            }
+        }
+    }
+
     public bool IsConfigured { get; }
 
     /// <summary>The multiplexer once created (it may still be disconnected), else null.</summary>
