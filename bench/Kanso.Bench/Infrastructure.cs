@@ -117,7 +117,7 @@ internal static class Seeder
         var sw = Stopwatch.StartNew();
         await using var db = new NpgsqlConnection(connectionString);
         await db.OpenAsync();
-        await using (var truncate = new NpgsqlCommand("TRUNCATE users CASCADE", db))
+        await using (var truncate = new NpgsqlCommand("TRUNCATE users, logins CASCADE", db))
         {
             await truncate.ExecuteNonQueryAsync();
         }
@@ -136,7 +136,7 @@ internal static class Seeder
         var bigEntriesPerHabit = 1000;
 
         var rowsPerUser = habitsPerUser + (habitsPerUser * entriesPerHabit);
-        await using (var writer = await db.BeginBinaryImportAsync("COPY users (id, email, password_hash, timezone, change_seq, created_at) FROM STDIN (FORMAT BINARY)"))
+        await using (var writer = await db.BeginBinaryImportAsync("COPY users (id, email, timezone, change_seq, created_at) FROM STDIN (FORMAT BINARY)"))
         {
             foreach (var user in users.Append(big))
             {
@@ -144,7 +144,6 @@ internal static class Seeder
                 await writer.StartRowAsync();
                 await writer.WriteAsync(user.Id, NpgsqlDbType.Uuid);
                 await writer.WriteAsync(user.Email, NpgsqlDbType.Text);
-                await writer.WriteAsync("not-a-hash", NpgsqlDbType.Text);
                 await writer.WriteAsync(user.Timezone, NpgsqlDbType.Text);
                 await writer.WriteAsync((long)perUser, NpgsqlDbType.Bigint);
                 await writer.WriteAsync(yearAgo, NpgsqlDbType.TimestampTz);

@@ -32,7 +32,7 @@ internal static class EntryWrites
             return new WriteResult<EntryRecord>.Existing(stored);
         }
 
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<EntryRecord>.NotFound.Instance;
         }
@@ -45,7 +45,8 @@ internal static class EntryWrites
             completionDate = fields.CompletionDate.Value,
             value = EntryRules.Stored(fields.Value.PatchRequired(EntryRules.DefaultValue)),
             notes = fields.Notes.Patch(null),
-            changeSeq,
+            changeSeq = change.Number,
+            now = change.At,
         }, transaction, cancellationToken: ct));
         if (created is not null)
         {
@@ -62,7 +63,7 @@ internal static class EntryWrites
     public static async Task<WriteResult<EntryRecord>> UpdateAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int version, EntryFields fields, CancellationToken ct)
     {
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<EntryRecord>.NotFound.Instance;
         }
@@ -72,7 +73,8 @@ internal static class EntryWrites
             userId,
             id,
             version,
-            changeSeq,
+            changeSeq = change.Number,
+            now = change.At,
             setCompletionDate = fields.CompletionDate.HasValue,
             completionDate = fields.CompletionDate.HasValue ? fields.CompletionDate.Value : default(NodaTime.Instant?),
             setValue = fields.Value.HasValue,
@@ -98,13 +100,13 @@ internal static class EntryWrites
     public static async Task<WriteResult<EntryRecord>> DeleteAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int? version, CancellationToken ct)
     {
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<EntryRecord>.NotFound.Instance;
         }
 
         var tombstone = await connection.QuerySingleOrDefaultAsync<EntryRecord>(new CommandDefinition(
-            EntrySql.Delete, new { userId, id, version, changeSeq }, transaction, cancellationToken: ct));
+            EntrySql.Delete, new { userId, id, version, changeSeq = change.Number, now = change.At }, transaction, cancellationToken: ct));
         if (tombstone is not null)
         {
             return new WriteResult<EntryRecord>.Applied(tombstone);
@@ -139,8 +141,8 @@ internal static class EntrySql
             RETURNING id
         )
         INSERT INTO habit_entries (user_id, id, habit_id, completion_date, value, notes, version, created_at, updated_at, change_seq)
-        SELECT @userId, @id, habit.id, @completionDate::timestamptz, @value::double precision, @notes::text, 1, clock.ts, clock.ts, @changeSeq
-        FROM habit, (SELECT clock_timestamp() AS ts) AS clock
+        SELECT @userId, @id, habit.id, @completionDate::timestamptz, @value::double precision, @notes::text, 1, @now, @now, @changeSeq
+        FROM habit
         ON CONFLICT (user_id, id) DO NOTHING
         RETURNING {Columns}
         """;
@@ -151,7 +153,7 @@ internal static class EntrySql
                 completion_date = CASE WHEN @setCompletionDate THEN @completionDate::timestamptz ELSE completion_date END,
                 value = CASE WHEN @setValue THEN @value::double precision ELSE value END,
                 notes = CASE WHEN @setNotes THEN @notes::text ELSE notes END,
-                version = version + 1, updated_at = clock_timestamp(), change_seq = @changeSeq
+                version = version + 1, updated_at = @now, change_seq = @changeSeq
             WHERE user_id = @userId AND id = @id AND version = @version AND deleted_at IS NULL
             RETURNING {Columns}
         ), dirty AS (
@@ -162,8 +164,7 @@ internal static class EntrySql
 
     public const string Delete = $"""
         WITH entry AS (
-            UPDATE habit_entries SET deleted_at = clock.ts, updated_at = clock.ts, version = version + 1, change_seq = @changeSeq
-            FROM (SELECT clock_timestamp() AS ts) AS clock
+            UPDATE habit_entries SET deleted_at = @now, updated_at = @now, version = version + 1, change_seq = @changeSeq
             WHERE user_id = @userId AND id = @id AND deleted_at IS NULL AND (@version::integer IS NULL OR version = @version::integer)
             RETURNING {Columns}
         ), dirty AS (

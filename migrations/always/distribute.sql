@@ -1,0 +1,34 @@
+-- Not a numbered migration: run after them at every start-up, under the migration lock.
+-- When the database has the citus extension and at least one worker, distribute Kanso's tables by
+-- user (co-located with users) and logins by email; tables already distributed are left alone, so
+-- this is idempotent. On plain PostgreSQL (no citus extension) it does nothing.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RETURN;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_dist_node WHERE groupid <> 0 AND noderole = ''primary'' AND isactive)' INTO STRICT t;
+    IF NOT t.exists THEN
+        RAISE NOTICE 'citus is installed but has no worker: Kanso''s tables stay local to this node';
+        RETURN;
+    END IF;
+    -- Distributing tables linked by foreign keys in one transaction must not open parallel connections.
+    SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
+    FOR t IN
+        SELECT * FROM (VALUES
+            (1, 'users', 'id', 'default'),
+            (2, 'habits', 'user_id', 'users'),
+            (3, 'habit_entries', 'user_id', 'users'),
+            (4, 'sync_mutations', 'user_id', 'users'),
+            (5, 'logins', 'email', 'none')) AS v (ord, name, col, colocate)
+        ORDER BY ord
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = t.name::regclass) THEN
+            PERFORM create_distributed_table(t.name, t.col, colocate_with => t.colocate);
+            RAISE NOTICE 'distributed % by %', t.name, t.col;
+        END IF;
+    END LOOP;
+END
+$$;
