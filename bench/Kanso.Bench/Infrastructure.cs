@@ -228,7 +228,7 @@ internal static class Report
         var s = new StringBuilder();
         s.AppendLine("# Kanso benchmark results");
         s.AppendLine();
-        s.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/run.sh`. Machine: {Environment.ProcessorCount} cores, {Math.Round(GcTotalGb())} GiB, {Os()}; load generator, API (Release, JWT checking and Redis rate limiting on with raised limits) and PostgreSQL 15 share the same cores over loopback.");
+        s.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/run.sh`. Machine: {Environment.ProcessorCount} cores, {Math.Round(GcTotalGb())} GiB, {Os()}; load generator, API (Release, JWT checking and Redis rate limiting on with raised limits) and {Environment.GetEnvironmentVariable("KANSO_BENCH_DATABASE") ?? "PostgreSQL 15"} share the same cores over loopback.");
         s.AppendLine(CultureInfo.InvariantCulture, $"Dataset: {dataset.Users.Count:N0} users × 10 habits × 200 entries over a year ({dataset.TotalEntries:N0} entries incl. one 20,000-row account), seeded in {dataset.SeedTime.TotalSeconds:0} s. Each workload: 3 s warm-up, {seconds} s measured.");
         s.AppendLine();
         s.AppendLine("| workload | connections | req/s | ops/s | p50 ms | p99 ms | errors | RSS MB |");
