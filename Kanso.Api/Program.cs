@@ -1,3 +1,6 @@
+using Kanso.Api;
+using Kanso.Api.Domain.Streaks;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Features;
 using Kanso.Api.Infrastructure;
 using Kanso.Api.Infrastructure.Auth;
@@ -6,8 +9,8 @@ using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Json;
 using Kanso.Api.Infrastructure.OpenApi;
 using Kanso.Api.Infrastructure.RateLimiting;
-using Kanso.Api.Infrastructure.Streaks;
-using Kanso.Api.Infrastructure.Sync;
+using Kanso.Api.Infrastructure.Redis;
+using Kanso.Api.Infrastructure.Time;
 using Kanso.Api.Infrastructure.Validation;
 using Microsoft.Extensions.Options;
 
@@ -29,7 +32,8 @@ builder.WebHost.ConfigureKestrel(k =>
     k.Limits.MaxRequestBodySize = ErrorSetup.MaxBodyBytes;
 });
 builder.Services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerOptions));
-builder.Services.AddKansoCore();
+builder.Services.AddKansoTime();
+builder.Services.AddKansoRedis();
 builder.Services.AddKansoErrors();
 builder.Services.AddKansoDatabase();
 builder.Services.AddKansoStreaks();

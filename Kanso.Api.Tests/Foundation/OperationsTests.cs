@@ -72,14 +72,14 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
 
     [Theory]
     [InlineData("CreateHabitRequest", "description", true)]
-    [InlineData("PushHabitRequest", "icon", true)]
-    [InlineData("PushHabitRequest", "unit", true)]
-    [InlineData("PushHabitRequest", "reminder_time", true)]
-    [InlineData("PushHabitRequest", "end_date", true)]
-    [InlineData("PushHabitRequest", "archived_at", true)]
-    [InlineData("PushHabitRequest", "title", false)]
-    [InlineData("PushHabitRequest", "weekdays", false)]
-    [InlineData("PushEntryRequest", "notes", false)]
+    [InlineData("UpdateHabitRequest", "icon", true)]
+    [InlineData("UpdateHabitRequest", "unit", true)]
+    [InlineData("UpdateHabitRequest", "reminder_time", true)]
+    [InlineData("UpdateHabitRequest", "end_date", true)]
+    [InlineData("UpdateHabitRequest", "archived_at", true)]
+    [InlineData("UpdateHabitRequest", "title", false)]
+    [InlineData("UpdateHabitRequest", "weekdays", false)]
+    [InlineData("UpdateEntryRequest", "notes", false)]
     public async Task OpenApi_document_shows_as_nullable_exactly_the_fields_null_clears(string schema, string property, bool nullable)
     {
         var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);

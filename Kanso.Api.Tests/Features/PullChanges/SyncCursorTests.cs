@@ -1,4 +1,4 @@
-using Kanso.Api.Infrastructure.Sync;
+using Kanso.Api.Domain.Sync;
 
 namespace Kanso.Api.Tests.Features.PullChanges;
 

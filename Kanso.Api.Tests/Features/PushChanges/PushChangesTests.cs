@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Dapper;
-using Kanso.Api.Infrastructure.Sync;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;

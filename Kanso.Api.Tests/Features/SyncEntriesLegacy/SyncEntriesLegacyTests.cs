@@ -1,5 +1,5 @@
 using System.Net.Http.Json;
-using Kanso.Api.Infrastructure.Sync;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;

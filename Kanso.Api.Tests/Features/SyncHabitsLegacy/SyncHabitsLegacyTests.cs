@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using Dapper;
-using Kanso.Api.Infrastructure.Sync;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;

@@ -1,13 +1,13 @@
 using System.Security.Claims;
 using FluentValidation;
+using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Infrastructure.Auth;
-using Kanso.Api.Infrastructure.Background;
 using Kanso.Api.Infrastructure.Errors;
-using Kanso.Api.Infrastructure.Records;
 using Kanso.Api.Infrastructure.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
-using EntryResult = Kanso.Api.Infrastructure.Records.WriteResult<Kanso.Api.Infrastructure.Records.EntryRecord>;
+using EntryResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.EntryRecord>;
 
 namespace Kanso.Api.Features.CreateEntry;
 
@@ -33,10 +33,10 @@ internal static class CreateEntryEndpoint
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var result = await EntryWrites.CreateAsync(connection, transaction, userId, id, request.HabitId!.Value, request, ct);
-        if (result is EntryResult.Created { Record: var entry })
+        if (result.Changed)
         {
             await transaction.CommitAsync(ct);
-            streaks.TryEnqueue(userId, entry.HabitId);
+            streaks.EnqueueAfterCommit(userId, result);
         }
 
         return result switch

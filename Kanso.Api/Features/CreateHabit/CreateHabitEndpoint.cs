@@ -1,13 +1,14 @@
 using System.Security.Claims;
 using FluentValidation;
+using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
-using Kanso.Api.Infrastructure.Records;
 using Kanso.Api.Infrastructure.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using NodaTime;
 using Npgsql;
-using HabitResult = Kanso.Api.Infrastructure.Records.WriteResult<Kanso.Api.Infrastructure.Records.HabitRecord>;
+using HabitResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.HabitRecord>;
 
 namespace Kanso.Api.Features.CreateHabit;
 
@@ -28,7 +29,7 @@ internal static class CreateHabitEndpoint
     }
 
     private static async Task<Results<Created<HabitResponse>, Ok<HabitResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        CreateHabitRequest request, ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, CancellationToken ct)
+        CreateHabitRequest request, ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, StreakQueue streaks, CancellationToken ct)
     {
         var userId = principal.GetUserId();
         var id = request.Id ?? Guid.CreateVersion7();
@@ -38,6 +39,7 @@ internal static class CreateHabitEndpoint
         if (result.Changed)
         {
             await transaction.CommitAsync(ct);
+            streaks.EnqueueAfterCommit(userId, result);
         }
 
         return result switch

@@ -17,7 +17,7 @@ internal static class DeleteAccountEndpoint
         return group;
     }
 
-    private static async Task<Ok<DeleteAccountResponse>> HandleAsync(ClaimsPrincipal principal, NpgsqlDataSource db, UserDirectory users, CancellationToken ct)
+    private static async Task<Ok<DeleteAccountResponse>> HandleAsync(ClaimsPrincipal principal, NpgsqlDataSource db, KnownUsers users, CancellationToken ct)
     {
         var userId = principal.GetUserId();
         await using var connection = await db.OpenConnectionAsync(ct);

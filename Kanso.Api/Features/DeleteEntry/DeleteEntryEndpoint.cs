@@ -1,12 +1,12 @@
 using System.Security.Claims;
+using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Infrastructure.Auth;
-using Kanso.Api.Infrastructure.Background;
 using Kanso.Api.Infrastructure.Errors;
-using Kanso.Api.Infrastructure.Records;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
-using EntryResult = Kanso.Api.Infrastructure.Records.WriteResult<Kanso.Api.Infrastructure.Records.EntryRecord>;
+using EntryResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.EntryRecord>;
 
 namespace Kanso.Api.Features.DeleteEntry;
 
@@ -35,10 +35,10 @@ internal static class DeleteEntryEndpoint
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var result = await EntryWrites.DeleteAsync(connection, transaction, userId, id, expected, ct);
-        if (result is EntryResult.Applied { Record: var tombstone })
+        if (result.Changed)
         {
             await transaction.CommitAsync(ct);
-            streaks.TryEnqueue(userId, tombstone.HabitId);
+            streaks.EnqueueAfterCommit(userId, result);
         }
 
         return result switch

@@ -1,11 +1,12 @@
 using System.Security.Claims;
+using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
-using Kanso.Api.Infrastructure.Records;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
-using HabitResult = Kanso.Api.Infrastructure.Records.WriteResult<Kanso.Api.Infrastructure.Records.HabitRecord>;
+using HabitResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.HabitRecord>;
 
 namespace Kanso.Api.Features.DeleteHabit;
 
@@ -23,7 +24,7 @@ internal static class DeleteHabitEndpoint
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(
-        Guid id, [FromQuery(Name = "version")] string? version, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct)
+        Guid id, [FromQuery(Name = "version")] string? version, ClaimsPrincipal principal, NpgsqlDataSource db, StreakQueue streaks, CancellationToken ct)
     {
         if (!RecordQuery.TryParseVersion(version, out var expected))
         {
@@ -37,6 +38,7 @@ internal static class DeleteHabitEndpoint
         if (result.Changed)
         {
             await transaction.CommitAsync(ct);
+            streaks.EnqueueAfterCommit(userId, result);
         }
 
         return result switch

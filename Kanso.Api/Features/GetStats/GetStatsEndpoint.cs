@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using Dapper;
+using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Json;
-using Kanso.Api.Infrastructure.Streaks;
 using Kanso.Api.Infrastructure.Time;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -101,43 +101,7 @@ internal static class GetStatsEndpoint
             progress[row.Days[i] - 1] = row.Totals[i];
         }
 
-        // A day can only be scheduled when it is the habit's, and is not in the future.
-        bool Candidate(int i) => start.PlusDays(i) is var day && day <= today && schedule.IsWithinHabit(day);
-
-        int scheduled = 0, completed = 0;
-        if (schedule.Frequency == Frequency.Weekly)
-        {
-            // Per Monday-to-Sunday week the range touches: min(times_per_week, the week's candidate
-            // days) are scheduled, and at most that many completed days count.
-            for (var i = 0; i < days;)
-            {
-                var weekEnd = Math.Min(days, i + 7 - ((int)start.PlusDays(i).DayOfWeek - 1));
-                int candidates = 0, done = 0;
-                for (; i < weekEnd; i++)
-                {
-                    if (Candidate(i))
-                    {
-                        candidates++;
-                        done += schedule.IsCompleted(progress[i]) ? 1 : 0;
-                    }
-                }
-
-                var weekScheduled = Math.Min(schedule.TimesPerWeek, candidates);
-                scheduled += weekScheduled;
-                completed += Math.Min(weekScheduled, done);
-            }
-        }
-        else
-        {
-            for (var i = 0; i < days; i++)
-            {
-                if (Candidate(i) && schedule.FallsOn(start.PlusDays(i)))
-                {
-                    scheduled++;
-                    completed += schedule.IsCompleted(progress[i]) ? 1 : 0;
-                }
-            }
-        }
+        var (scheduled, completed) = StatsCalculator.Count(schedule, start, end, today, progress);
 
         return new HabitStatsResponse(
             row.Id, row.Title, row.Color, row.Icon, row.TargetValue, row.Unit,

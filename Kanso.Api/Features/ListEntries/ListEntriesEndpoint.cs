@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using Dapper;
+using Kanso.Api.Domain.Records;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Json;
-using Kanso.Api.Infrastructure.Records;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using NodaTime;

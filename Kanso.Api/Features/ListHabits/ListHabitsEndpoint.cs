@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using Dapper;
+using Kanso.Api.Domain.Records;
 using Kanso.Api.Infrastructure.Auth;
-using Kanso.Api.Infrastructure.Records;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 

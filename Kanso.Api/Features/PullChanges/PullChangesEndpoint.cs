@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Security.Claims;
+using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
-using Kanso.Api.Infrastructure.Records;
-using Kanso.Api.Infrastructure.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using NodaTime;

@@ -1,17 +1,13 @@
 using System.Security.Claims;
 using System.Text.Json;
-using Dapper;
+using Kanso.Api.Domain.Streaks;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
-using Kanso.Api.Infrastructure.Background;
 using Kanso.Api.Infrastructure.Errors;
-using Kanso.Api.Infrastructure.Records;
-using Kanso.Api.Infrastructure.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Npgsql;
-using EntryResult = Kanso.Api.Infrastructure.Records.WriteResult<Kanso.Api.Infrastructure.Records.EntryRecord>;
-using HabitResult = Kanso.Api.Infrastructure.Records.WriteResult<Kanso.Api.Infrastructure.Records.HabitRecord>;
 using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace Kanso.Api.Features.PushChanges;
@@ -52,72 +48,13 @@ internal static class PushChangesEndpoint
         var options = json.Value.SerializerOptions;
         var mutations = list.EnumerateArray().Select(m => PushMutation.Parse(m, options)).ToList();
         var userId = principal.GetUserId();
-        var now = clock.GetCurrentInstant();
 
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-
-        // The user's lock first: this user's pushes (and writes) run one at a time, so two pushes of the
-        // same mutation_id cannot both find it new. Under the lock, the stored results are current.
-        long position;
-        var seen = new Dictionary<string, (byte[] Hash, PushResult Result)>(StringComparer.Ordinal);
-        await using (var begin = await connection.QueryMultipleAsync(new CommandDefinition(PushChangesSql.Begin, new
+        var batch = new PushChangesBatch(connection, transaction, userId, clock.GetCurrentInstant(), options, ct);
+        if (await batch.RunAsync(mutations) is not { } results)
         {
-            userId,
-            ids = mutations.Where(m => m.MutationId is not null).Select(m => m.MutationId!).Distinct().ToArray(),
-        }, transaction, cancellationToken: ct)))
-        {
-            if (await begin.ReadSingleOrDefaultAsync<long?>() is not { } seq)
-            {
-                return Problems.NotFound("user not found");
-            }
-
-            position = seq;
-            foreach (var stored in await begin.ReadAsync<(string MutationId, byte[] RequestHash, string Result)>())
-            {
-                seen[stored.MutationId] = (stored.RequestHash, JsonSerializer.Deserialize<PushResult>(stored.Result, options)!);
-            }
-        }
-
-        var batch = new Batch(connection, transaction, userId, now, ct);
-        var results = new PushResult[mutations.Count];
-        var processed = new List<(string MutationId, byte[] Hash, PushResult Result)>();
-        for (var i = 0; i < mutations.Count; i++)
-        {
-            var mutation = mutations[i];
-            if (mutation.MutationId is not { } mutationId)
-            {
-                results[i] = PushResult.Rejected(null, mutation.Errors!);
-                continue;
-            }
-
-            if (seen.TryGetValue(mutationId, out var first))
-            {
-                results[i] = first.Hash.AsSpan().SequenceEqual(mutation.Hash)
-                    ? first.Result
-                    : PushResult.Rejected(mutationId, new Dictionary<string, string[]>
-                    {
-                        ["mutation_id"] = ["'mutation_id' was already used for a different mutation; give each mutation its own id."],
-                    });
-                continue;
-            }
-
-            var result = mutation.Errors is { } errors ? PushResult.Rejected(mutationId, errors) : await batch.ApplyAsync(mutation);
-            results[i] = result;
-            seen[mutationId] = (mutation.Hash, result);
-            processed.Add((mutationId, mutation.Hash, result));
-        }
-
-        if (processed.Count > 0)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(PushChangesSql.Remember, new
-            {
-                userId,
-                ids = processed.Select(p => p.MutationId).ToArray(),
-                hashes = processed.Select(p => p.Hash).ToArray(),
-                results = processed.Select(p => JsonSerializer.Serialize(p.Result, options)).ToArray(),
-                now,
-            }, transaction, cancellationToken: ct));
+            return Problems.NotFound("user not found");
         }
 
         await transaction.CommitAsync(ct);
@@ -126,143 +63,6 @@ internal static class PushChangesEndpoint
             streaks.TryEnqueue(userId, habitId);
         }
 
-        return TypedResults.Ok(new PushChangesResponse(results, SyncCursor.At(Math.Max(position, batch.LastChange)).Encode(userId)));
+        return TypedResults.Ok(new PushChangesResponse(results, SyncCursor.At(batch.Position).Encode(userId)));
     }
-
-    /// <summary>
-    /// Applies the batch's mutations one by one, each inside a savepoint: a mutation that changes
-    /// nothing (conflict, not found, invalid, or a statement the database refuses) is rolled back to
-    /// it, so it leaves no trace, not even a used change number, and the batch goes on.
-    /// </summary>
-    private sealed class Batch(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Instant now, CancellationToken ct)
-    {
-        private bool _savepoint;
-
-        /// <summary>The change number of the batch's last effect (0 when none).</summary>
-        public long LastChange { get; private set; }
-
-        /// <summary>Habits whose entries changed (or which were deleted): queued for a streak recompute after commit.</summary>
-        public HashSet<Guid> StreakHabits { get; } = [];
-
-        public async Task<PushResult> ApplyAsync(PushMutation mutation)
-        {
-            // One round trip: the previous mutation's savepoint is released (kept) and a new one taken.
-            await ExecuteAsync(_savepoint ? "RELEASE SAVEPOINT mutation; SAVEPOINT mutation" : "SAVEPOINT mutation");
-            _savepoint = true;
-            Outcome outcome;
-            try
-            {
-                outcome = await WriteAsync(mutation);
-            }
-            catch (PostgresException ex) when (ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal))
-            {
-                // The validators mirror the schema's rules; should one slip through, only this mutation fails.
-                outcome = new Outcome(PushResult.Rejected(mutation.MutationId, new Dictionary<string, string[]>
-                {
-                    ["data"] = ["A value is outside what the record allows."],
-                }), null, null);
-            }
-
-            if (outcome.ChangeSeq is { } seq)
-            {
-                LastChange = Math.Max(LastChange, seq);
-                if (outcome.StreakHabit is { } habitId)
-                {
-                    StreakHabits.Add(habitId);
-                }
-            }
-            else
-            {
-                await ExecuteAsync("ROLLBACK TO SAVEPOINT mutation");
-            }
-
-            return outcome.Result;
-        }
-
-        private async Task<Outcome> WriteAsync(PushMutation m)
-        {
-            var id = m.MutationId;
-            switch (m.Op)
-            {
-                case PushOp.UpsertHabit:
-                    var habit = m.IsCreate
-                        ? await HabitWrites.CreateAsync(connection, transaction, userId, m.Id, m.Habit!, now, ct)
-                        : await HabitWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.Habit!, ct);
-                    return FromHabit(id, habit);
-                case PushOp.DeleteHabit:
-                    return FromHabit(id, await HabitWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
-                case PushOp.UpsertEntry:
-                    var entry = m.IsCreate
-                        ? await EntryWrites.CreateAsync(connection, transaction, userId, m.Id, m.Entry!.HabitId!.Value, m.Entry, ct)
-                        : await EntryWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.Entry!, ct);
-                    return FromEntry(id, entry);
-                default:
-                    return FromEntry(id, await EntryWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
-            }
-        }
-
-        private static Outcome FromHabit(string? id, HabitResult result) => result switch
-        {
-            HabitResult.Created { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), r.ChangeSeq, null),
-            HabitResult.Applied { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), r.ChangeSeq, r.StreakDirty ? r.Id : null),
-            HabitResult.Existing { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), null, null),
-            HabitResult.AlreadyDeleted { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), null, null),
-            HabitResult.Conflict { Current: var r } => new(PushResult.Conflict(id, HabitResponse.From(r)), null, null),
-            HabitResult.Invalid invalid => new(PushResult.Rejected(id, invalid.Errors), null, null),
-            _ => new(PushResult.NotFound(id), null, null),
-        };
-
-        private static Outcome FromEntry(string? id, EntryResult result) => result switch
-        {
-            EntryResult.Created { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), r.ChangeSeq, r.HabitId),
-            EntryResult.Applied { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), r.ChangeSeq, r.HabitId),
-            EntryResult.Existing { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), null, null),
-            EntryResult.AlreadyDeleted { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), null, null),
-            EntryResult.Conflict { Current: var r } => new(PushResult.Conflict(id, EntryResponse.From(r)), null, null),
-            EntryResult.Invalid invalid => new(PushResult.Rejected(id, invalid.Errors), null, null),
-            _ => new(PushResult.NotFound(id), null, null),
-        };
-
-        private Task ExecuteAsync(string sql) => connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction, cancellationToken: ct));
-
-        /// <summary>What a mutation answered, and when it changed rows, their change number and the habit whose streaks it touched.</summary>
-        private readonly record struct Outcome(PushResult Result, long? ChangeSeq, Guid? StreakHabit);
-    }
-}
-
-/// <summary>The push envelope. <c>mutations</c> is read as raw JSON so that one malformed mutation rejects only itself.</summary>
-internal sealed record PushChangesRequest
-{
-    public JsonElement? Mutations { get; init; }
-}
-
-/// <summary>One result per mutation, in request order, and the cursor of the push's last effect.</summary>
-internal sealed record PushChangesResponse(PushResult[] Results, string Cursor);
-
-/// <summary>A mutation's result: <c>record</c> for applied and conflict, <c>errors</c> for rejected.</summary>
-internal sealed record PushResult(string? MutationId, string Status, object? Record, IDictionary<string, string[]>? Errors)
-{
-    public static PushResult Applied(string? mutationId, object record) => new(mutationId, "applied", record, null);
-
-    public static PushResult Conflict(string? mutationId, object current) => new(mutationId, "conflict", current, null);
-
-    public static PushResult NotFound(string? mutationId) => new(mutationId, "not_found", null, null);
-
-    public static PushResult Rejected(string? mutationId, IDictionary<string, string[]> errors) => new(mutationId, "rejected", null, errors);
-}
-
-internal static class PushChangesSql
-{
-    // Two statements, one round trip: the lock (and the user's position), then the stored results, read after the lock.
-    public const string Begin = """
-        SELECT change_seq FROM users WHERE id = @userId FOR NO KEY UPDATE;
-        SELECT mutation_id, request_hash, result::text FROM sync_mutations WHERE user_id = @userId AND mutation_id = ANY(@ids);
-        """;
-
-    public const string Remember = """
-        INSERT INTO sync_mutations (user_id, mutation_id, request_hash, result, created_at)
-        SELECT @userId, m.mutation_id, m.request_hash, m.result::json, @now
-        FROM unnest(@ids::text[], @hashes::bytea[], @results::text[]) AS m (mutation_id, request_hash, result)
-        ON CONFLICT (user_id, mutation_id) DO NOTHING
-        """;
 }

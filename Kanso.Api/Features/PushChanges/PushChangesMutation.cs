@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Kanso.Api.Infrastructure.Records;
+using Kanso.Api.Domain.Records;
 using Kanso.Api.Infrastructure.Validation;
 
 namespace Kanso.Api.Features.PushChanges;
@@ -27,7 +27,7 @@ internal sealed record PushMutation(
     Guid Id,
     int Version,
     HabitFields? Habit,
-    PushEntryData? Entry,
+    UpdateEntryData? Entry,
     IDictionary<string, string[]>? Errors)
 {
     public const int MaxMutationIdLength = 128;
@@ -66,7 +66,7 @@ internal sealed record PushMutation(
         var id = ParseId(element, errors);
         var version = ParseVersion(element, errors);
         HabitFields? habit = null;
-        PushEntryData? entry = null;
+        UpdateEntryData? entry = null;
         if (op is PushOp.UpsertHabit or PushOp.UpsertEntry && Data(element, errors) is { } data)
         {
             if (op == PushOp.UpsertHabit && Deserialize<HabitFields>(data, options, errors) is { } fields)
@@ -74,7 +74,7 @@ internal sealed record PushMutation(
                 habit = fields;
                 Add(errors, HabitValidator.Validate(fields).ToDictionary());
             }
-            else if (op == PushOp.UpsertEntry && Deserialize<PushEntryData>(data, options, errors) is { } entryData)
+            else if (op == PushOp.UpsertEntry && Deserialize<UpdateEntryData>(data, options, errors) is { } entryData)
             {
                 entry = entryData;
                 Add(errors, EntryValidator.Validate(entryData).ToDictionary());
@@ -271,7 +271,7 @@ internal sealed record PushMutation(
 }
 
 /// <summary>An <c>upsert_entry</c>'s data: the entry fields, and on create its habit.</summary>
-internal sealed record PushEntryData : EntryFields
+internal sealed record UpdateEntryData : EntryFields
 {
     public Guid? HabitId { get; init; }
 }

@@ -1,14 +1,11 @@
 using System.Security.Claims;
+using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
-using Kanso.Api.Infrastructure.Errors;
-using Kanso.Api.Infrastructure.Json;
-using Kanso.Api.Infrastructure.Records;
-using Kanso.Api.Infrastructure.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using NodaTime;
 using Npgsql;
-using Result = Kanso.Api.Infrastructure.Sync.TimestampSyncResult<Kanso.Api.Infrastructure.Records.EntryRecord>;
 
 namespace Kanso.Api.Features.SyncEntriesLegacy;
 
@@ -33,30 +30,11 @@ internal static class SyncEntriesLegacyEndpoint
         return group;
     }
 
-    private static async Task<Results<Ok<SyncEntriesLegacyResponse>, ProblemHttpResult>> HandleAsync(
-        [FromQuery(Name = "since")] string? sinceText, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct)
-    {
-        Instant? since = null;
-        if (!string.IsNullOrEmpty(sinceText))
-        {
-            if (!WireFormat.TryParseInstant(sinceText, out var parsed))
-            {
-                return Problems.Invalid("since", "'since' must be an RFC 3339 instant with an offset, e.g. 2026-03-08T06:59:59.123456Z.");
-            }
-
-            since = parsed;
-        }
-
-        var result = await TimestampSync.ReadAsync<EntryRecord>(
-            db, principal.GetUserId(), since, since is null ? SyncEntriesLegacySql.All : SyncEntriesLegacySql.Since, ct);
-        return result switch
-        {
-            Result.Changes changes => TypedResults.Ok(new SyncEntriesLegacyResponse(changes.Records.ConvertAll(EntryResponse.From), changes.Timestamp)),
-            Result.ResyncRequired => Problems.Create(StatusCodes.Status410Gone, "resync required",
-                "Deletions since 'since' are older than the tombstone retention: sync again without 'since' and replace the local copy."),
-            _ => Problems.NotFound("user not found"),
-        };
-    }
+    private static Task<Results<Ok<SyncEntriesLegacyResponse>, ProblemHttpResult>> HandleAsync(
+        [FromQuery(Name = "since")] string? sinceText, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct) =>
+        TimestampSync.AnswerAsync<EntryRecord, SyncEntriesLegacyResponse>(
+            "since", sinceText, db, principal.GetUserId(), SyncEntriesLegacySql.All, SyncEntriesLegacySql.Since,
+            (records, timestamp) => new SyncEntriesLegacyResponse(records.ConvertAll(EntryResponse.From), timestamp), ct);
 }
 
 /// <summary>Entries changed since the instant asked for (tombstones have <c>deleted_at</c>), and the instant to ask from next.</summary>

@@ -1,14 +1,11 @@
 using System.Security.Claims;
+using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
-using Kanso.Api.Infrastructure.Errors;
-using Kanso.Api.Infrastructure.Json;
-using Kanso.Api.Infrastructure.Records;
-using Kanso.Api.Infrastructure.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using NodaTime;
 using Npgsql;
-using Result = Kanso.Api.Infrastructure.Sync.TimestampSyncResult<Kanso.Api.Infrastructure.Records.HabitRecord>;
 
 namespace Kanso.Api.Features.SyncHabitsLegacy;
 
@@ -33,30 +30,11 @@ internal static class SyncHabitsLegacyEndpoint
         return group;
     }
 
-    private static async Task<Results<Ok<SyncHabitsLegacyResponse>, ProblemHttpResult>> HandleAsync(
-        [FromQuery(Name = "last_sync")] string? lastSync, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct)
-    {
-        Instant? since = null;
-        if (!string.IsNullOrEmpty(lastSync))
-        {
-            if (!WireFormat.TryParseInstant(lastSync, out var parsed))
-            {
-                return Problems.Invalid("last_sync", "'last_sync' must be an RFC 3339 instant with an offset, e.g. 2026-03-08T06:59:59.123456Z.");
-            }
-
-            since = parsed;
-        }
-
-        var result = await TimestampSync.ReadAsync<HabitRecord>(
-            db, principal.GetUserId(), since, since is null ? SyncHabitsLegacySql.All : SyncHabitsLegacySql.Since, ct);
-        return result switch
-        {
-            Result.Changes changes => TypedResults.Ok(new SyncHabitsLegacyResponse(changes.Records.ConvertAll(HabitResponse.From), changes.Timestamp)),
-            Result.ResyncRequired => Problems.Create(StatusCodes.Status410Gone, "resync required",
-                "Deletions since 'last_sync' are older than the tombstone retention: sync again without 'last_sync' and replace the local copy."),
-            _ => Problems.NotFound("user not found"),
-        };
-    }
+    private static Task<Results<Ok<SyncHabitsLegacyResponse>, ProblemHttpResult>> HandleAsync(
+        [FromQuery(Name = "last_sync")] string? lastSync, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct) =>
+        TimestampSync.AnswerAsync<HabitRecord, SyncHabitsLegacyResponse>(
+            "last_sync", lastSync, db, principal.GetUserId(), SyncHabitsLegacySql.All, SyncHabitsLegacySql.Since,
+            (records, timestamp) => new SyncHabitsLegacyResponse(records.ConvertAll(HabitResponse.From), timestamp), ct);
 }
 
 /// <summary>Habits changed since the instant asked for (tombstones have <c>deleted_at</c>), and the instant to ask from next.</summary>

@@ -20,7 +20,8 @@ internal static class AuthSetup
         services.AddSingleton<IValidateOptions<JwtOptions>, JwtOptionsValidator>();
         services.AddSingleton<JwtKeys>();
         services.AddSingleton<TokenIssuer>();
-        services.AddSingleton<UserDirectory>();
+        services.AddSingleton<Passwords>();
+        services.AddSingleton<KnownUsers>();
         services.AddSingleton<UserRevocations>();
         services.AddHostedService(sp => sp.GetRequiredService<UserRevocations>());
         services.AddMemoryCache();
@@ -74,7 +75,7 @@ internal static class AuthSetup
             return;
         }
 
-        var users = context.HttpContext.RequestServices.GetRequiredService<UserDirectory>();
+        var users = context.HttpContext.RequestServices.GetRequiredService<KnownUsers>();
         var user = await users.FindAsync(userId, context.HttpContext.RequestAborted);
         if (user is null)
         {
@@ -112,11 +113,4 @@ internal static class AuthSetup
         problem.Extensions["error"] = error;
         return http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem }).AsTask();
     }
-}
-
-internal static class HttpContextUserExtensions
-{
-    /// <summary>The caller as JwtBearer resolved it (id and stored zone), set on every authenticated request.</summary>
-    public static KnownUser GetKnownUser(this HttpContext http) =>
-        http.Features.Get<KnownUser>() ?? throw new InvalidOperationException("No authenticated user on this request.");
 }

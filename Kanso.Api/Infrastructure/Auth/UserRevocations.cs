@@ -6,7 +6,7 @@ namespace Kanso.Api.Infrastructure.Auth;
 
 /// <summary>
 /// Tells every instance that an account was deleted, over a Redis channel, so each evicts it from
-/// its <see cref="UserDirectory"/> cache and the account's tokens stop working everywhere at once.
+/// its <see cref="KnownUsers"/> cache and the account's tokens stop working everywhere at once.
 /// StackExchange.Redis re-subscribes after a reconnect; without Redis the cache's short lifetime
 /// is the bound.
 /// </summary>
@@ -37,7 +37,7 @@ internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache,
                 {
                     if (Guid.TryParseExact(message.ToString(), "N", out var userId))
                     {
-                        cache.Remove(UserDirectory.Key(userId));
+                        cache.Remove(KnownUsers.Key(userId));
                     }
                 });
                 return;

@@ -13,7 +13,7 @@ internal enum OptionalState
 
 /// <summary>
 /// A body property that remembers whether it was sent, so a partial update can tell "left out"
-/// (unchanged) from <c>null</c> (clear) from a value. The default is <see cref="Absent"/>, which is
+/// (unchanged) from <c>null</c> (clear) from a value. The default is <see cref="OptionalState.Absent"/>, which is
 /// what System.Text.Json leaves when the property is missing from the body.
 /// </summary>
 [JsonConverter(typeof(OptionalJsonConverterFactory))]
@@ -27,13 +27,9 @@ internal readonly struct Optional<T> : IEquatable<Optional<T>>
         _value = value;
     }
 
-    public static Optional<T> Absent => default;
-
     public static Optional<T> Null => new(OptionalState.Null, default);
 
     public OptionalState State { get; }
-
-    public bool IsAbsent => State == OptionalState.Absent;
 
     public bool IsNull => State == OptionalState.Null;
 

@@ -5,7 +5,7 @@ using NodaTime.Text;
 
 namespace Kanso.Api.Infrastructure.Json;
 
-/// <summary>The contract's text formats for instants and local dates, used by JSON and by query strings.</summary>
+/// <summary>The contract's (docs/API.md) text formats for instants and local dates, used by JSON and by query strings.</summary>
 internal static class WireFormat
 {
     // Output: always UTC, 'Z', microseconds (PostgreSQL's precision).

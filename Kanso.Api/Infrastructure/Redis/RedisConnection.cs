@@ -2,6 +2,17 @@ using StackExchange.Redis;
 
 namespace Kanso.Api.Infrastructure.Redis;
 
+internal static class RedisSetup
+{
+    /// <summary>The process's one Redis connection, made in the background (none when Redis__Configuration is empty).</summary>
+    public static IServiceCollection AddKansoRedis(this IServiceCollection services)
+    {
+        services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.SectionName);
+        services.AddSingleton<RedisConnection>();
+        return services;
+    }
+}
+
 internal sealed class RedisOptions
 {
     public const string SectionName = "Redis";

@@ -4,11 +4,23 @@ using NodaTime;
 
 namespace Kanso.Api.Infrastructure.Time;
 
+internal static class TimeSetup
+{
+    /// <summary>The clocks (NodaTime's for Kanso's code, TimeProvider for the framework's) and the X-Timezone filter.</summary>
+    public static IServiceCollection AddKansoTime(this IServiceCollection services)
+    {
+        services.AddSingleton<IClock>(SystemClock.Instance);
+        services.AddSingleton(TimeProvider.System);
+        services.AddScoped<TimezoneFilter>();
+        return services;
+    }
+}
+
 /// <summary>
 /// Checks <c>X-Timezone</c> against TZDB (400 when unknown; empty counts as absent) and remembers a
 /// valid name as the caller's zone when it differs from the stored one.
 /// </summary>
-internal sealed class TimezoneFilter(UserDirectory users) : IEndpointFilter
+internal sealed class TimezoneFilter(KnownUsers users) : IEndpointFilter
 {
     public const string HeaderName = "X-Timezone";
 
@@ -35,7 +47,7 @@ internal sealed class TimezoneFilter(UserDirectory users) : IEndpointFilter
         var zone = named
             ?? (user is null ? null : DateTimeZoneProviders.Tzdb.GetZoneOrNull(user.Timezone))
             ?? DateTimeZone.Utc;
-        http.Features.Set(new RequestZone(zone, named is not null));
+        http.Features.Set(new RequestZone(zone));
         return await next(context);
     }
 
@@ -43,7 +55,7 @@ internal sealed class TimezoneFilter(UserDirectory users) : IEndpointFilter
 }
 
 /// <summary>The zone this request counts days in: the header's, else the user's stored one, else UTC.</summary>
-internal sealed record RequestZone(DateTimeZone Zone, bool FromHeader);
+internal sealed record RequestZone(DateTimeZone Zone);
 
 internal static class RequestZoneExtensions
 {

@@ -68,6 +68,4 @@ internal static class StringRules
         return count;
     }
 
-    public static IRuleBuilderOptions<T, string?> MaxCodePoints<T>(this IRuleBuilder<T, string?> rule, int max) =>
-        rule.Must(v => v is null || CodePoints(v) <= max).WithMessage($"'{{PropertyName}}' must be at most {max} characters.");
 }

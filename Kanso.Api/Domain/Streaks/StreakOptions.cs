@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Options;
+
+namespace Kanso.Api.Domain.Streaks;
+
+/// <summary>The streak worker's sweep, bound from <c>Streaks</c> (<c>Streaks__SweepInterval</c>, <c>Streaks__SweepBatchSize</c>).</summary>
+internal sealed class StreakOptions
+{
+    public const string SectionName = "Streaks";
+
+    /// <summary>How often the worker takes dirty habits and habits whose next local day has begun.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Users a sweep claims per query.</summary>
+    public int SweepBatchSize { get; set; } = 100;
+}
+
+internal sealed class StreakOptionsValidator : IValidateOptions<StreakOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StreakOptions options)
+    {
+        var failures = new List<string>();
+        if (options.SweepInterval < TimeSpan.FromMilliseconds(10) || options.SweepInterval > TimeSpan.FromDays(1))
+        {
+            failures.Add("Streaks__SweepInterval must be between 00:00:00.01 and 1.00:00:00.");
+        }
+
+        if (options.SweepBatchSize is < 1 or > 10_000)
+        {
+            failures.Add("Streaks__SweepBatchSize must be between 1 and 10000.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,269 @@
+using Dapper;
+using Kanso.Api.Domain.Sync;
+using Kanso.Api.Infrastructure.Database;
+using Kanso.Api.Infrastructure.Time;
+using NodaTime;
+using Npgsql;
+
+namespace Kanso.Api.Domain.Streaks;
+
+/// <summary>
+/// Recomputes and stores streaks, for the streak worker's queued jobs and its sweeps.
+/// <para>
+/// Locking: a recompute runs in one transaction that first locks the user's row (the lock every
+/// write of that user takes through <see cref="ChangeSequence"/>), then the habit rows. That is the
+/// writers' order, so it never deadlocks with them, and no entry write can commit between reading
+/// the entries and clearing <c>streak_dirty</c>: a write that re-dirties the habit waits for the
+/// lock and sets the mark again after us. A habit found clean is skipped: another worker (or
+/// instance) already stored a result newer than the write that queued the job.
+/// </para>
+/// <para>
+/// Sweeps claim users with <c>FOR NO KEY UPDATE SKIP LOCKED</c>, so instances sweeping together
+/// each take different users and never repeat each other's work, and a user that is busy writing
+/// is left for the next sweep (its write queued a job anyway).
+/// </para>
+/// <para>
+/// Days passing: a stored result whose streaks a passing day could change (a running streak, or
+/// an entry dated after today) also stores <c>streak_due_at</c>, the start of the user's next local
+/// day; the sweep recomputes habits whose instant has come. Stored streaks therefore
+/// stay true without any write (a missed yesterday shows current 0 within one sweep interval of
+/// local midnight), and every reader (GET /habits, /sync/pull, stats) just reads the row. Chosen
+/// over evaluating "current" at read time because pull must also carry the change (with a new
+/// change number) to clients that cache habits offline.
+/// </para>
+/// </summary>
+internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, ILogger<StreakRecalculator> logger)
+{
+    private long _recomputed;
+
+    /// <summary>How many habits this instance has recomputed (for tests and diagnostics).</summary>
+    public long Recomputed => Interlocked.Read(ref _recomputed);
+
+    /// <summary>Recomputes one habit if it is still dirty (or due); waits for the user's lock.</summary>
+    public Task RecomputeHabitAsync(Guid userId, Guid habitId, CancellationToken ct) =>
+        RecomputeUserAsync(userId, habitId, skipLocked: false, ct);
+
+    /// <summary>
+    /// One sweep: every user with dirty or due habits, one transaction per user, until none is
+    /// left. A recomputed user drops out of the candidates by itself (its habits are clean and
+    /// due tomorrow); a user that is locked elsewhere, fails (logged), or comes back a second time
+    /// (re-dirtied meanwhile) is excluded for the rest of this sweep and left to the next one.
+    /// </summary>
+    /// <returns>The number of users whose habits were recomputed.</returns>
+    public async Task<int> SweepAsync(int batchSize, CancellationToken ct)
+    {
+        var excluded = new HashSet<Guid>();
+        var recomputed = new HashSet<Guid>();
+        var done = 0;
+        while (true)
+        {
+            IReadOnlyList<Guid> candidates;
+            await using (var connection = await db.OpenConnectionAsync(ct))
+            {
+                candidates = (await connection.QueryAsync<Guid>(new CommandDefinition(
+                    StreakSql.UsersWithDueHabits,
+                    new { now = clock.GetCurrentInstant(), excluded = excluded.ToArray(), limit = batchSize },
+                    cancellationToken: ct))).AsList();
+            }
+
+            if (candidates.Count == 0)
+            {
+                return done;
+            }
+
+            foreach (var userId in candidates)
+            {
+                var ok = false;
+                try
+                {
+                    ok = await RecomputeUserAsync(userId, habitId: null, skipLocked: true, ct);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    logger.LogError(ex, "Streak sweep failed for user {UserId}; their habits stay dirty for the next sweep", userId);
+                }
+
+                if (!ok || !recomputed.Add(userId))
+                {
+                    excluded.Add(userId);
+                }
+
+                done += ok ? 1 : 0;
+            }
+        }
+    }
+
+    /// <returns>False when the user is gone or (with <paramref name="skipLocked"/>) locked by someone else.</returns>
+    private async Task<bool> RecomputeUserAsync(Guid userId, Guid? habitId, bool skipLocked, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+
+        var timezone = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            skipLocked ? StreakSql.TryLockUser : StreakSql.LockUser, new { userId }, tx, cancellationToken: ct));
+        if (timezone is null)
+        {
+            return false;
+        }
+
+        var now = clock.GetCurrentInstant();
+        var habits = (await connection.QueryAsync<HabitRow>(new CommandDefinition(
+            habitId is null ? StreakSql.LockDueHabitsOfUser : StreakSql.LockDueHabit,
+            new { userId, habitId, now }, tx, cancellationToken: ct))).AsList();
+        if (habits.Count == 0)
+        {
+            await tx.CommitAsync(ct);
+            return true;
+        }
+
+        var entries = await connection.QueryAsync<EntryRow>(new CommandDefinition(
+            StreakSql.LiveEntriesOfHabits, new { userId, habitIds = habits.Select(h => h.Id).ToArray() }, tx, cancellationToken: ct));
+
+        var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(timezone) ?? DateTimeZone.Utc;
+        var today = now.InZone(zone).Date;
+        var totals = new Dictionary<Guid, Dictionary<LocalDate, double>>();
+        foreach (var entry in entries)
+        {
+            var days = totals.TryGetValue(entry.HabitId, out var d) ? d : totals[entry.HabitId] = [];
+            var day = LocalDays.DateOf(entry.CompletionDate, zone);
+            days[day] = days.GetValueOrDefault(day) + entry.Value;
+        }
+
+        var changed = new List<StoredStreak>();
+        var unchanged = new List<StoredStreak>();
+        foreach (var habit in habits)
+        {
+            if (habit.DeletedAt is not null)
+            {
+                // A tombstone keeps its last streaks: nothing to show and nothing to keep true.
+                unchanged.Add(new StoredStreak(habit.Id, habit.CurrentStreak, habit.LongestStreak, null));
+                continue;
+            }
+
+            var schedule = HabitSchedule.FromRow(habit.FrequencyType, habit.Weekdays, habit.Interval, habit.TimesPerWeek, habit.TargetValue, habit.StartDate, habit.EndDate, zone);
+            var days = totals.GetValueOrDefault(habit.Id) ?? [];
+            var result = StreakCalculator.Compute(schedule, days, today);
+
+            // A passing day can only end a running streak, or bring a future-dated entry into
+            // range; and nothing once the habit's last day is behind us. Otherwise the next
+            // recompute is at the start of the user's next local day.
+            var mayChange = (result.Current > 0 || days.Keys.Any(d => d > today)) && !(schedule.LastDay is { } last && last < today);
+            Instant? dueAt = mayChange ? LocalDays.StartOf(zone, today.PlusDays(1)) : null;
+            var stored = new StoredStreak(habit.Id, result.Current, result.Longest, dueAt);
+            (result.Current == habit.CurrentStreak && result.Longest == habit.LongestStreak ? unchanged : changed).Add(stored);
+        }
+
+        if (changed.Count > 0)
+        {
+            // A streak change is a change clients must pull: a new change number, but the same
+            // version, so it never conflicts with a client's edit. updated_at moves too, for the
+            // earlier timestamp-cursor sync.
+            var change = await ChangeSequence.NextAsync(connection, tx, userId, ct);
+            await connection.ExecuteAsync(new CommandDefinition(
+                StreakSql.StoreChangedStreak,
+                changed.Select(s => new { userId, habitId = s.HabitId, current = s.Current, longest = s.Longest, dueAt = s.DueAt, changeSeq = change?.Number, now = change?.At }),
+                tx, cancellationToken: ct));
+        }
+
+        if (unchanged.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                StreakSql.StoreUnchangedStreak,
+                unchanged.Select(s => new { userId, habitId = s.HabitId, dueAt = s.DueAt }),
+                tx, cancellationToken: ct));
+        }
+
+        await tx.CommitAsync(ct);
+        Interlocked.Add(ref _recomputed, habits.Count);
+        return true;
+    }
+
+    private sealed record StoredStreak(Guid HabitId, int Current, int Longest, Instant? DueAt);
+
+    private sealed class HabitRow
+    {
+        public Guid Id { get; set; }
+
+        public string FrequencyType { get; set; } = "daily";
+
+        public short[]? Weekdays { get; set; }
+
+        public int? Interval { get; set; }
+
+        public int? TimesPerWeek { get; set; }
+
+        public double TargetValue { get; set; }
+
+        public Instant StartDate { get; set; }
+
+        public Instant? EndDate { get; set; }
+
+        public Instant? DeletedAt { get; set; }
+
+        public int CurrentStreak { get; set; }
+
+        public int LongestStreak { get; set; }
+    }
+
+    private sealed class EntryRow
+    {
+        public Guid HabitId { get; set; }
+
+        public Instant CompletionDate { get; set; }
+
+        public double Value { get; set; }
+    }
+}
+
+internal static class StreakSql
+{
+    // The lock the user's writers take (ChangeSequence's UPDATE of the same row), taken first.
+    public const string LockUser = "SELECT timezone FROM users WHERE id = @userId FOR NO KEY UPDATE";
+
+    public const string TryLockUser = "SELECT timezone FROM users WHERE id = @userId FOR NO KEY UPDATE SKIP LOCKED";
+
+    private const string HabitColumns = """
+        SELECT id, frequency_type, weekdays, "interval", times_per_week, target_value, start_date, end_date,
+               deleted_at, current_streak, longest_streak
+        FROM habits
+        """;
+
+    public const string LockDueHabit = HabitColumns + """
+
+        WHERE user_id = @userId AND id = @habitId AND (streak_dirty OR streak_due_at <= @now)
+        FOR UPDATE
+        """;
+
+    public const string LockDueHabitsOfUser = HabitColumns + """
+
+        WHERE user_id = @userId AND (streak_dirty OR streak_due_at <= @now)
+        ORDER BY id
+        FOR UPDATE
+        """;
+
+    public const string LiveEntriesOfHabits = """
+        SELECT habit_id, completion_date, value
+        FROM habit_entries
+        WHERE user_id = @userId AND habit_id = ANY(@habitIds) AND deleted_at IS NULL
+        """;
+
+    /// <summary>Users with a dirty habit (habits_streak_dirty) or one whose next local day has begun (habits_streak_due).</summary>
+    public const string UsersWithDueHabits = """
+        SELECT user_id FROM habits WHERE streak_dirty AND user_id <> ALL(@excluded)
+        UNION
+        SELECT user_id FROM habits WHERE streak_due_at <= @now AND user_id <> ALL(@excluded)
+        LIMIT @limit
+        """;
+
+    public const string StoreChangedStreak = """
+        UPDATE habits
+        SET current_streak = @current, longest_streak = @longest, streak_dirty = false, streak_due_at = @dueAt,
+            change_seq = @changeSeq, updated_at = @now
+        WHERE user_id = @userId AND id = @habitId
+        """;
+
+    public const string StoreUnchangedStreak = """
+        UPDATE habits SET streak_dirty = false, streak_due_at = @dueAt
+        WHERE user_id = @userId AND id = @habitId
+        """;
+}

@@ -1,0 +1,184 @@
+using System.Text.Json;
+using Dapper;
+using Kanso.Api.Domain.Records;
+using NodaTime;
+using Npgsql;
+using EntryResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.EntryRecord>;
+using HabitResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.HabitRecord>;
+
+namespace Kanso.Api.Features.PushChanges;
+
+/// <summary>
+/// Applies a push's mutations in one transaction, under the user's lock, exactly once per
+/// <c>mutation_id</c>: a stored id answers its first result; a new one is applied inside its own
+/// savepoint, so a mutation that changes nothing (conflict, not found, invalid, or a statement the
+/// database refuses) is rolled back to it, leaves no trace, not even a used change number, and the
+/// batch goes on. The caller commits.
+/// </summary>
+internal sealed class PushChangesBatch(
+    NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Instant now, JsonSerializerOptions json, CancellationToken ct)
+{
+    private bool _savepoint;
+
+    /// <summary>The change number of the batch's last effect (0 when none).</summary>
+    public long LastChange { get; private set; }
+
+    /// <summary>The change position of the push's last effect, or the account's position when nothing changed.</summary>
+    public long Position => Math.Max(_startPosition, LastChange);
+
+    private long _startPosition;
+
+    /// <summary>Habits whose entries changed (or which were deleted): queued for a streak recompute after commit.</summary>
+    public HashSet<Guid> StreakHabits { get; } = [];
+
+    /// <returns>One result per mutation, in order; null when the user no longer exists.</returns>
+    public async Task<PushResult[]?> RunAsync(IReadOnlyList<PushMutation> mutations)
+    {
+        // The user's lock first: this user's pushes (and writes) run one at a time, so two pushes of the
+        // same mutation_id cannot both find it new. Under the lock, the stored results are current.
+        var seen = new Dictionary<string, (byte[] Hash, PushResult Result)>(StringComparer.Ordinal);
+        await using (var begin = await connection.QueryMultipleAsync(new CommandDefinition(PushChangesSql.Begin, new
+        {
+            userId,
+            ids = mutations.Where(m => m.MutationId is not null).Select(m => m.MutationId!).Distinct().ToArray(),
+        }, transaction, cancellationToken: ct)))
+        {
+            if (await begin.ReadSingleOrDefaultAsync<long?>() is not { } position)
+            {
+                return null;
+            }
+
+            _startPosition = position;
+            foreach (var stored in await begin.ReadAsync<(string MutationId, byte[] RequestHash, string Result)>())
+            {
+                seen[stored.MutationId] = (stored.RequestHash, JsonSerializer.Deserialize<PushResult>(stored.Result, json)!);
+            }
+        }
+
+        var results = new PushResult[mutations.Count];
+        var processed = new List<(string MutationId, byte[] Hash, PushResult Result)>();
+        for (var i = 0; i < mutations.Count; i++)
+        {
+            var mutation = mutations[i];
+            if (mutation.MutationId is not { } mutationId)
+            {
+                results[i] = PushResult.Rejected(null, mutation.Errors!);
+                continue;
+            }
+
+            if (seen.TryGetValue(mutationId, out var first))
+            {
+                results[i] = first.Hash.AsSpan().SequenceEqual(mutation.Hash)
+                    ? first.Result
+                    : PushResult.Rejected(mutationId, new Dictionary<string, string[]>
+                    {
+                        ["mutation_id"] = ["'mutation_id' was already used for a different mutation; give each mutation its own id."],
+                    });
+                continue;
+            }
+
+            var result = mutation.Errors is { } errors ? PushResult.Rejected(mutationId, errors) : await ApplyAsync(mutation);
+            results[i] = result;
+            seen[mutationId] = (mutation.Hash, result);
+            processed.Add((mutationId, mutation.Hash, result));
+        }
+
+        if (processed.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(PushChangesSql.Remember, new
+            {
+                userId,
+                ids = processed.Select(p => p.MutationId).ToArray(),
+                hashes = processed.Select(p => p.Hash).ToArray(),
+                results = processed.Select(p => JsonSerializer.Serialize(p.Result, json)).ToArray(),
+                now,
+            }, transaction, cancellationToken: ct));
+        }
+
+        return results;
+    }
+
+    private async Task<PushResult> ApplyAsync(PushMutation mutation)
+    {
+        // One round trip: the previous mutation's savepoint is released (kept) and a new one taken.
+        await ExecuteAsync(_savepoint ? "RELEASE SAVEPOINT mutation; SAVEPOINT mutation" : "SAVEPOINT mutation");
+        _savepoint = true;
+        Outcome outcome;
+        try
+        {
+            outcome = await WriteAsync(mutation);
+        }
+        catch (PostgresException ex) when (ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal))
+        {
+            // The validators mirror the schema's rules; should one slip through, only this mutation fails.
+            outcome = new Outcome(PushResult.Rejected(mutation.MutationId, new Dictionary<string, string[]>
+            {
+                ["data"] = ["A value is outside what the record allows."],
+            }), null, null);
+        }
+
+        if (outcome.ChangeSeq is { } seq)
+        {
+            LastChange = Math.Max(LastChange, seq);
+            if (outcome.StreakHabit is { } habitId)
+            {
+                StreakHabits.Add(habitId);
+            }
+        }
+        else
+        {
+            await ExecuteAsync("ROLLBACK TO SAVEPOINT mutation");
+        }
+
+        return outcome.Result;
+    }
+
+    private async Task<Outcome> WriteAsync(PushMutation m)
+    {
+        var id = m.MutationId;
+        switch (m.Op)
+        {
+            case PushOp.UpsertHabit:
+                var habit = m.IsCreate
+                    ? await HabitWrites.CreateAsync(connection, transaction, userId, m.Id, m.Habit!, now, ct)
+                    : await HabitWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.Habit!, ct);
+                return FromHabit(id, habit);
+            case PushOp.DeleteHabit:
+                return FromHabit(id, await HabitWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
+            case PushOp.UpsertEntry:
+                var entry = m.IsCreate
+                    ? await EntryWrites.CreateAsync(connection, transaction, userId, m.Id, m.Entry!.HabitId!.Value, m.Entry, ct)
+                    : await EntryWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.Entry!, ct);
+                return FromEntry(id, entry);
+            default:
+                return FromEntry(id, await EntryWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
+        }
+    }
+
+    private static Outcome FromHabit(string? id, HabitResult result) => result switch
+    {
+        HabitResult.Created { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), r.ChangeSeq, result.StreakHabitId),
+        HabitResult.Applied { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), r.ChangeSeq, result.StreakHabitId),
+        HabitResult.Existing { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), null, null),
+        HabitResult.AlreadyDeleted { Record: var r } => new(PushResult.Applied(id, HabitResponse.From(r)), null, null),
+        HabitResult.Conflict { Current: var r } => new(PushResult.Conflict(id, HabitResponse.From(r)), null, null),
+        HabitResult.Invalid invalid => new(PushResult.Rejected(id, invalid.Errors), null, null),
+        _ => new(PushResult.NotFound(id), null, null),
+    };
+
+    private static Outcome FromEntry(string? id, EntryResult result) => result switch
+    {
+        EntryResult.Created { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), r.ChangeSeq, result.StreakHabitId),
+        EntryResult.Applied { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), r.ChangeSeq, result.StreakHabitId),
+        EntryResult.Existing { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), null, null),
+        EntryResult.AlreadyDeleted { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), null, null),
+        EntryResult.Conflict { Current: var r } => new(PushResult.Conflict(id, EntryResponse.From(r)), null, null),
+        EntryResult.Invalid invalid => new(PushResult.Rejected(id, invalid.Errors), null, null),
+        _ => new(PushResult.NotFound(id), null, null),
+    };
+
+    private Task ExecuteAsync(string sql) => connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction, cancellationToken: ct));
+
+    /// <summary>What a mutation answered, and when it changed rows, their change number and the habit whose streaks it touched.</summary>
+    private readonly record struct Outcome(PushResult Result, long? ChangeSeq, Guid? StreakHabit);
+}
