@@ -367,7 +367,7 @@ public sealed class PushChangesTests(ApiFixture fixture) : ApiTest(fixture)
         var habit = await user.Client.CreateHabitIdAsync();
         await using var db = await OpenDatabaseAsync();
         await db.ExecuteAsync("UPDATE habits SET streak_dirty = false WHERE id = @habit", new { habit });
-        var worker = Factory.Services.GetRequiredService<Kanso.Api.Infrastructure.Streaks.StreakRecalculator>();
+        var worker = Factory.Services.GetRequiredService<Kanso.Api.Domain.Streaks.StreakRecalculator>();
         var recomputedBefore = worker.Recomputed;
 
         var pushed = await user.Client.PushAsync(new { mutations = new[] { new { mutation_id = "e", op = "upsert_entry", id = Guid.NewGuid(), data = new { habit_id = habit, completion_date = "2026-03-08T07:00:00Z" } } } });

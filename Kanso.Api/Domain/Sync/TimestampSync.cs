@@ -25,7 +25,7 @@ internal abstract record TimestampSyncResult<T>
 
 /// <summary>
 /// The earlier API's <c>?last_sync=</c> / <c>?since=</c> cursor, made safe. Writers stamp
-/// <c>updated_at</c> with <c>clock_timestamp()</c> read after taking the user's row lock (<see cref="Database.ChangeSequence"/>), so per user the
+/// <c>updated_at</c> with <c>clock_timestamp()</c> read after taking the user's row lock (<see cref="ChangeSequence"/>), so per user the
 /// stamps follow commit order. The read takes the same row lock in share mode first: a writer that
 /// holds it (stamped, not yet committed) is waited for, and no writer can stamp anything until the
 /// read ends. The clock read under the lock is then later than every committed stamp and earlier
