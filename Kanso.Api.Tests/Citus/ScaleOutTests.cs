@@ -8,8 +8,8 @@ namespace Kanso.Api.Tests.Citus;
 
 /// <summary>
 /// A Citus cluster of its own (coordinator + 2 workers, 32 shards per table) and an API over it,
-/// for the tests that change the cluster under load. It runs in both passes of CI: these tests
-/// never share the suite's database, whichever it is.
+/// for the tests that change the cluster under load. These tests never use the suite's database,
+/// whichever it is, so CI runs them once, after the plain and the Citus passes (Category=Cluster).
 /// </summary>
 public sealed class ScaleOutFixture : IAsyncLifetime
 {
@@ -38,6 +38,7 @@ public sealed class ScaleOutFixture : IAsyncLifetime
 /// that the only non-2xx answers were 503 with Retry-After. The figures go to the test output and
 /// to $KANSO_SCALEOUT_REPORT when set (CI prints them).
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class ScaleOutTests(ScaleOutFixture fixture, ITestOutputHelper output) : IClassFixture<ScaleOutFixture>
 {
     private const int Users = 24;
@@ -57,7 +58,8 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture, ITestOutputHelper out
         await fixture.Cluster.ExecuteAsync("SELECT citus_rebalance_start()");
         await fixture.Cluster.ExecuteAsync("SELECT citus_rebalance_wait()", timeoutSeconds: 900);
         var moveEnd = load.Now;
-        var during = load.Answers.Count(a => a.Start >= moveStart && a.End <= moveEnd);
+        var before = load.Answers.Where(a => a.End < moveStart).ToList();
+        var during = load.Answers.Where(a => a.Start >= moveStart && a.End <= moveEnd).ToList();
         await WaitForAnswersAsync(load, load.Answers.Count + 100);
         await stop.CancelAsync();
         await running;
@@ -67,7 +69,8 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture, ITestOutputHelper out
             $"The rebalance spread the shards over {workersAfter} of {fixture.Cluster.Workers.Count} workers (before: {workersBefore}).");
         var rows = await CheckEverythingAsync(load, clients);
         Report("rebalance under load", load, rows,
-            $"shards moved onto worker {fixture.Cluster.Workers.Count} in {(moveEnd - moveStart).TotalSeconds:0.0} s, {during} answers during the move");
+            $"the rebalance onto worker {fixture.Cluster.Workers.Count} took {(moveEnd - moveStart).TotalSeconds:0.0} s; {during.Count} answers during it, "
+            + $"p99 {Percentile(during, 0.99):0} ms and slowest {Percentile(during, 1):0} ms (before it: p99 {Percentile(before, 0.99):0} ms, slowest {Percentile(before, 1):0} ms)");
     }
 
     [Fact]
@@ -123,6 +126,17 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture, ITestOutputHelper out
         var rows = await CheckEverythingAsync(load, clients);
         Report("worker stopped 10 s under load", load, rows,
             $"{onWorker.Count} of {clients.Count} users on the stopped worker: {theirs.Count} answers to them while it was down, all 503; {others.Count} answers to the others, all 2xx");
+    }
+
+    private static double Percentile(List<LoadAnswer> answers, double p)
+    {
+        if (answers.Count == 0)
+        {
+            return 0;
+        }
+
+        var sorted = answers.Select(a => (a.End - a.Start).TotalMilliseconds).Order().ToList();
+        return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
     }
 
     private async Task<List<LoadClient>> CreateClientsAsync()

@@ -5,6 +5,7 @@
 DO $$
 DECLARE
     t record;
+    distributed text[] := '{}';
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
         RETURN;
@@ -28,7 +29,13 @@ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = t.name::regclass) THEN
             PERFORM create_distributed_table(t.name, t.col, colocate_with => t.colocate);
             RAISE NOTICE 'distributed % by %', t.name, t.col;
+            distributed := t.name || distributed;
         END IF;
+    END LOOP;
+    -- Rows a table held before it was distributed were copied into its shards; the coordinator's
+    -- own copy is invisible from now on but still on disk: drop it (children before parents).
+    FOREACH t.name IN ARRAY distributed LOOP
+        PERFORM truncate_local_data_after_distributing_table(t.name::regclass);
     END LOOP;
 END
 $$;
