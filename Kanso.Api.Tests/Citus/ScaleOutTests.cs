@@ -105,11 +105,13 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture, ITestOutputHelper out
         await Task.Delay(TimeSpan.FromSeconds(10));
         var up = load.Now;
         await worker.StartAgainAsync();
+        var ready = load.Now;
 
         // Every user is served again by the same API (no restart): each gets a 2xx that began after the restart.
         await TestRows.EventuallyAsync(
             () => Task.FromResult(clients.All(c => load.Answers.Any(a => a.UserId == c.UserId && a.Start > up && a.Status is >= 200 and < 300))),
             "every user is served again after the worker restarts", TimeSpan.FromSeconds(90));
+        var recovered = load.Now;
         await stop.CancelAsync();
         await running;
 
@@ -125,7 +127,8 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture, ITestOutputHelper out
 
         var rows = await CheckEverythingAsync(load, clients);
         Report("worker stopped 10 s under load", load, rows,
-            $"{onWorker.Count} of {clients.Count} users on the stopped worker: {theirs.Count} answers to them while it was down, all 503; {others.Count} answers to the others, all 2xx");
+            $"{onWorker.Count} of {clients.Count} users on the stopped worker: {theirs.Count} answers to them while it was down, all 503; {others.Count} answers to the others, all 2xx; "
+            + $"the worker took {(ready - up).TotalSeconds:0.0} s to start again (crash recovery) and every user had a 2xx {(recovered - ready).TotalSeconds:0.0} s after that");
     }
 
     private static double Percentile(List<LoadAnswer> answers, double p)
