@@ -28,10 +28,11 @@ public sealed class CitusCluster : IAsyncDisposable
 
     public string ConnectionString => Coordinator.ConnectionString;
 
-    public static async Task<CitusCluster> StartAsync(int workers = 2)
+    /// <param name="shardCount">Shards per distributed table (citus.shard_count on the coordinator); Citus's default is 32.</param>
+    public static async Task<CitusCluster> StartAsync(int workers = 2, int shardCount = 32)
     {
         await EnsureInstalledAsync();
-        var nodes = await Task.WhenAll(Enumerable.Range(0, workers + 1).Select(_ => StartNodeAsync()));
+        var nodes = await Task.WhenAll(Enumerable.Range(0, workers + 1).Select(i => StartNodeAsync(i == 0 ? $"-c citus.shard_count={shardCount}" : "")));
         var cluster = new CitusCluster(nodes[0]);
         try
         {
@@ -58,7 +59,7 @@ public sealed class CitusCluster : IAsyncDisposable
     /// <summary>Starts one more worker and adds it to the cluster; no shard moves until a rebalance.</summary>
     public async Task<LocalPostgres> AddWorkerAsync()
     {
-        var worker = await StartNodeAsync();
+        var worker = await StartNodeAsync("");
         _workers.Add(worker);
         await ExecuteAsync($"SELECT citus_add_node('127.0.0.1', {worker.Port})");
         return worker;
@@ -80,9 +81,9 @@ public sealed class CitusCluster : IAsyncDisposable
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task<LocalPostgres> StartNodeAsync()
+    private static async Task<LocalPostgres> StartNodeAsync(string options)
     {
-        var node = await LocalPostgres.StartAsync(CitusOptions);
+        var node = await LocalPostgres.StartAsync($"{CitusOptions} {options}");
         await using var connection = new NpgsqlConnection(node.ConnectionString + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS citus", connection);
