@@ -1,4 +1,5 @@
 using Kanso.Api;
+using Kanso.Api.Domain;
 using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Features;
@@ -6,7 +7,9 @@ using Kanso.Api.Infrastructure;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.Errors;
+using Kanso.Api.Infrastructure.Health;
 using Kanso.Api.Infrastructure.Json;
+using Kanso.Api.Infrastructure.Observability;
 using Kanso.Api.Infrastructure.OpenApi;
 using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Redis;
@@ -31,7 +34,9 @@ builder.WebHost.ConfigureKestrel(k =>
     k.AddServerHeader = false;
     k.Limits.MaxRequestBodySize = ErrorSetup.MaxBodyBytes;
 });
+builder.AddKansoObservability();
 builder.Services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerOptions));
+builder.Services.AddKansoMetrics();
 builder.Services.AddKansoTime();
 builder.Services.AddKansoRedis();
 builder.Services.AddKansoErrors();
@@ -42,10 +47,13 @@ builder.Services.AddKansoAuth();
 builder.Services.AddKansoValidation();
 builder.Services.AddKansoOpenApi();
 builder.Services.AddKansoRateLimiting();
+builder.Services.AddKansoHealthChecks();
 
 var app = builder.Build();
 
 app.UseKansoForwardedHeaders();
+app.UseKansoMetrics();
+app.UseKansoRequestLog();
 app.UseKansoErrors();
 app.UseAuthentication();
 app.UseKansoRateLimiting();

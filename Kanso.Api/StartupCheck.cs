@@ -2,6 +2,7 @@ using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Database;
+using Kanso.Api.Infrastructure.Observability;
 using Kanso.Api.Infrastructure.RateLimiting;
 using Microsoft.Extensions.Options;
 
@@ -22,8 +23,10 @@ internal static class StartupCheck
         var failures = new List<string>();
         Check(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator(), failures);
         Check(configuration, JwtOptions.SectionName, new JwtOptionsValidator(), failures);
+        Check(configuration, RefreshTokenOptions.SectionName, new RefreshTokenOptionsValidator(), failures);
         Check(configuration, StreakOptions.SectionName, new StreakOptionsValidator(), failures);
         Check(configuration, SyncOptions.SectionName, new SyncOptionsValidator(), failures);
+        Check(configuration, MetricsOptions.SectionName, new MetricsOptionsValidator(), failures);
         failures.AddRange(new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? []);
         return failures;
     }

@@ -71,6 +71,8 @@ export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgr
 export Redis__Configuration="$REDIS_CONFIG"
 export Jwt__SigningKey="${Jwt__SigningKey:-development-only-signing-key-change-me-0123456789}"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
+# Plain text logs for a terminal; without this the API writes one JSON object per line (appsettings.json).
+export Logging__Console__FormatterName="${Logging__Console__FormatterName:-simple}"
 
 if [ -n "$CITUS" ]; then echo "Citus:      coordinator 127.0.0.1:$PG_PORT, workers :$((PG_PORT + 1)) :$((PG_PORT + 2)) (data in $DATA/citus)"
 else echo "PostgreSQL: 127.0.0.1:$PG_PORT (data in $DATA/pg)"; fi

@@ -25,6 +25,26 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task OpenApi_document_declares_security_everywhere_and_anonymous_routes_opt_out()
+    {
+        var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);
+
+        Assert.Equal("[{\"Bearer\":[]}]", body["security"]!.ToJsonString());
+        Assert.Equal("[{\"Bearer\":[]}]", body["paths"]!["/api/v1/habits"]!["get"]!["security"]!.ToJsonString());
+        Assert.Equal("[{}]", body["paths"]!["/api/v1/auth/login"]!["post"]!["security"]!.ToJsonString());
+        Assert.Equal("[{}]", body["paths"]!["/health/live"]!["get"]!["security"]!.ToJsonString());
+        Assert.All(body["servers"]!.AsArray(), server => Assert.False(((string)server!["url"]!).EndsWith('/')));
+    }
+
+    [Fact]
+    public async Task Scalar_offers_the_bearer_scheme()
+    {
+        var page = await Factory.CreateClient().GetStringAsync("/scalar/");
+
+        Assert.Contains("\"preferredSecurityScheme\":[\"Bearer\"]", page);
+    }
+
+    [Fact]
     public async Task OpenApi_document_gives_health_its_503_with_the_same_body()
     {
         var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);

@@ -71,6 +71,12 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         await Factory.DisposeAsync();
         await Environment.DisposeAsync();
+
+        // The end of the run: no log line any host wrote may hold a token or a password.
+        if (TestLogs.Secrets() is { Count: > 0 } leaks)
+        {
+            throw new InvalidOperationException($"{leaks.Count} of {TestLogs.Count} captured log lines hold a token or a password:\n{string.Join('\n', leaks.Take(5))}");
+        }
     }
 }
 

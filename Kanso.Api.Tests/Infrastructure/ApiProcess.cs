@@ -29,13 +29,14 @@ public sealed class ApiProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _output);
 
-    public static async Task<ApiProcess> StartAsync(string postgres, string? redis, IDictionary<string, string?>? settings = null, int? port = null)
+    /// <param name="extraPort">A second port the server also listens on (e.g. for metrics).</param>
+    public static async Task<ApiProcess> StartAsync(string postgres, string? redis, IDictionary<string, string?>? settings = null, int? port = null, int? extraPort = null)
     {
         var chosenPort = port ?? Shell.FreePort();
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(typeof(Program).Assembly.Location);
         psi.ArgumentList.Add("--urls");
-        psi.ArgumentList.Add($"http://127.0.0.1:{chosenPort}");
+        psi.ArgumentList.Add(extraPort is { } extra ? $"http://127.0.0.1:{chosenPort};http://127.0.0.1:{extra}" : $"http://127.0.0.1:{chosenPort}");
         psi.Environment["ConnectionStrings__Postgres"] = postgres;
         psi.Environment["Redis__Configuration"] = redis ?? "";
         psi.Environment["Jwt__Algorithm"] = "HS256";
@@ -57,12 +58,21 @@ public sealed class ApiProcess : IAsyncDisposable
 
         var process = Process.Start(psi)!;
         var api = new ApiProcess(process, chosenPort);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) api._output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) api._output.Enqueue(e.Data); };
+        process.OutputDataReceived += (_, e) => api.Receive(e.Data);
+        process.ErrorDataReceived += (_, e) => api.Receive(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         await api.WaitHealthyAsync(TimeSpan.FromSeconds(60));
         return api;
+    }
+
+    private void Receive(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+            TestLogs.Capture(line);
+        }
     }
 
     public HttpClient CreateClient(string? token = null)

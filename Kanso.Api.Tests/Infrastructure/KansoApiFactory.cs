@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using NodaTime;
 using NodaTime.Testing;
 
@@ -28,6 +29,7 @@ public sealed class KansoApiFactory(string postgres, string? redis, IDictionary<
         builder.UseSetting("Jwt:Issuer", "kanso");
         builder.UseSetting("Jwt:Audience", "kanso-app");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.UseSetting("Logging:LogLevel:Kanso.Requests", "Warning");
 
         // Generous buckets, so tests never meet 429 by accident; rate-limit tests set small ones.
         foreach (var bucket in new[] { "User", "Ip", "Login" })
@@ -41,6 +43,7 @@ public sealed class KansoApiFactory(string postgres, string? redis, IDictionary<
             builder.UseSetting(key, value);
         }
 
+        builder.ConfigureLogging(logging => logging.AddProvider(new TestLogs.Provider()));
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<IClock>(Clock);

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Kanso.Api.Infrastructure.Observability;
 using Kanso.Api.Infrastructure.RateLimiting;
 using Kanso.Api.Infrastructure.Redis;
 using Kanso.Api.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -81,7 +83,7 @@ public sealed class RedisOutageTests(ApiFixture fixture) : RateLimitTest(fixture
     {
         var logger = new CollectingLogger();
         await using var connection = new RedisConnection(Options.Create(new RedisOptions { Configuration = Redis.Configuration }), NullLogger<RedisConnection>.Instance);
-        var buckets = new TokenBuckets(connection, new RedisTokenBuckets(), new LocalTokenBuckets(TimeProvider.System), TimeProvider.System, logger);
+        var buckets = new TokenBuckets(connection, new RedisTokenBuckets(), new LocalTokenBuckets(TimeProvider.System), TimeProvider.System, new ServiceMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()), logger);
         var policy = new BucketPolicy("user", 1000, 1000);
         Assert.Equal("connected", await connection.GetStateAsync(TimeSpan.FromSeconds(10)));
 

@@ -1,18 +1,26 @@
+using Kanso.Api.Domain;
+using Kanso.Api.Features.ChangePassword;
 using Kanso.Api.Features.CreateEntry;
 using Kanso.Api.Features.CreateHabit;
 using Kanso.Api.Features.DeleteAccount;
 using Kanso.Api.Features.DeleteEntry;
 using Kanso.Api.Features.DeleteHabit;
+using Kanso.Api.Features.ExportData;
 using Kanso.Api.Features.GetEntry;
 using Kanso.Api.Features.GetHabit;
 using Kanso.Api.Features.GetHealth;
 using Kanso.Api.Features.GetStats;
+using Kanso.Api.Features.ImportData;
 using Kanso.Api.Features.ListEntries;
 using Kanso.Api.Features.ListHabits;
+using Kanso.Api.Features.ListSessions;
 using Kanso.Api.Features.Login;
+using Kanso.Api.Features.Logout;
 using Kanso.Api.Features.PullChanges;
 using Kanso.Api.Features.PushChanges;
+using Kanso.Api.Features.RefreshToken;
 using Kanso.Api.Features.Register;
+using Kanso.Api.Features.RevokeSession;
 using Kanso.Api.Features.SyncEntriesLegacy;
 using Kanso.Api.Features.SyncHabitsLegacy;
 using Kanso.Api.Features.UpdateEntry;
@@ -35,6 +43,7 @@ internal static class KansoEndpoints
             .RequireAuthorization()
             .RequirePerUserRateLimit()
             .AddEndpointFilter<TimezoneFilter>()
+            .AddEndpointFilter<VersionConflictMetrics>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
@@ -44,6 +53,11 @@ internal static class KansoEndpoints
         api.MapLogin();
         api.MapValidateToken();
         api.MapDeleteAccount();
+        api.MapRefreshToken();
+        api.MapListSessions();
+        api.MapRevokeSession();
+        api.MapLogout();
+        api.MapChangePassword();
         api.MapCreateHabit();
         api.MapListHabits();
         api.MapGetHabit();
@@ -59,6 +73,8 @@ internal static class KansoEndpoints
         api.MapPushChanges();
         api.MapSyncHabitsLegacy();
         api.MapSyncEntriesLegacy();
+        api.MapExportData();
+        api.MapImportData();
         return app;
     }
 }

@@ -23,7 +23,9 @@ internal sealed class ApiServer : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static async Task<ApiServer> StartAsync(string dll, string postgres, string redis, string signingKey)
+    /// <param name="settings">Extra environment variables (observability switches in the comparison run).</param>
+    /// <param name="quiet">Read the API's output but do not print it (its request log, when on).</param>
+    public static async Task<ApiServer> StartAsync(string dll, string postgres, string redis, string signingKey, IDictionary<string, string>? settings = null, bool quiet = false)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -39,15 +41,24 @@ internal sealed class ApiServer : IAsyncDisposable
         psi.Environment["Redis__Configuration"] = redis;
         psi.Environment["Jwt__SigningKey"] = signingKey;
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
+
+        // The workloads measure the engine; the one-line-per-request log is measured on its own in
+        // the observability comparison (KANSO_BENCH_OBSERVABILITY=compare).
+        psi.Environment["Logging__LogLevel__Kanso.Requests"] = "Warning";
         foreach (var policy in new[] { "User", "Ip", "Login" })
         {
             psi.Environment[$"RateLimit__{policy}__Capacity"] = "1000000";
             psi.Environment[$"RateLimit__{policy}__PerMinute"] = "1000000";
         }
 
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
+
         var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine($"   [api] {e.Data}"); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine($"   [api] {e.Data}"); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null && !quiet) Console.WriteLine($"   [api] {e.Data}"); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null && !quiet) Console.WriteLine($"   [api] {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
@@ -270,4 +281,48 @@ internal static class Report
     private static double GcTotalGb() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
 
     private static string Os() => System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+}
+
+/// <summary>
+/// Stands in for an OpenTelemetry collector in the observability comparison: accepts OTLP/HTTP
+/// exports on a loopback port, answers 200 and discards them, so exporting costs what it costs.
+/// </summary>
+internal sealed class OtlpSink : IDisposable
+{
+    private readonly HttpListener _listener = new();
+
+    public OtlpSink()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        Endpoint = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+        probe.Stop();
+        _listener.Prefixes.Add(Endpoint + "/");
+        _listener.Start();
+        _ = Task.Run(async () =>
+        {
+            while (_listener.IsListening)
+            {
+                try
+                {
+                    var context = await _listener.GetContextAsync();
+                    await context.Request.InputStream.CopyToAsync(Stream.Null);
+                    Interlocked.Add(ref _bytes, context.Request.ContentLength64);
+                    context.Response.StatusCode = 200;
+                    context.Response.Close();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException or IOException)
+                {
+                }
+            }
+        });
+    }
+
+    private long _bytes;
+
+    public string Endpoint { get; }
+
+    public long BytesReceived => Interlocked.Read(ref _bytes);
+
+    public void Dispose() => _listener.Close();
 }

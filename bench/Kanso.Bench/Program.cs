@@ -40,6 +40,11 @@ for (var i = 0; i < pullUsers.Length; i++)
     deltaCursors[i] = await Workloads.CursorBeforeEndAsync(http, tokens.For(pullUsers[i]), dataset.RowsPerUser - 50);
 }
 
+if (Environment.GetEnvironmentVariable("KANSO_BENCH_OBSERVABILITY") == "compare")
+{
+    return await ObservabilityComparison.RunAsync(apiDll, pg, redis, SigningKey, tokens, pullUsers, deltaCursors, duration);
+}
+
 rows.Add(await LoadRunner.RunAsync("pull (delta of ~50 rows)", 64, duration, api, async (worker, n) =>
 {
     var u = (worker * 7919 + n) % pullUsers.Length;

@@ -23,7 +23,8 @@ BEGIN
             (2, 'habits', 'user_id', 'users'),
             (3, 'habit_entries', 'user_id', 'users'),
             (4, 'sync_mutations', 'user_id', 'users'),
-            (5, 'logins', 'email', 'none')) AS v (ord, name, col, colocate)
+            (5, 'sessions', 'user_id', 'users'),
+            (6, 'logins', 'email', 'none')) AS v (ord, name, col, colocate)
         ORDER BY ord
     LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = t.name::regclass) THEN

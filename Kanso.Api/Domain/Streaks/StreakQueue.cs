@@ -16,6 +16,8 @@ internal sealed class StreakQueue
 {
     public const int Capacity = 10_000;
 
+    private readonly KansoMetrics _metrics;
+
     private readonly Channel<StreakJob> _channel = Channel.CreateBounded<StreakJob>(new BoundedChannelOptions(Capacity)
     {
         FullMode = BoundedChannelFullMode.Wait,
@@ -23,11 +25,26 @@ internal sealed class StreakQueue
         SingleWriter = false,
     });
 
+    public StreakQueue(KansoMetrics metrics)
+    {
+        _metrics = metrics;
+        metrics.ObserveStreakQueue(() => _channel.Reader.Count);
+    }
+
     public ChannelReader<StreakJob> Reader => _channel.Reader;
 
     /// <summary>Call after the write's transaction has committed.</summary>
     /// <returns>False when the queue is full; the habit stays dirty in the database and the sweep picks it up.</returns>
-    public bool TryEnqueue(Guid userId, Guid habitId) => _channel.Writer.TryWrite(new StreakJob(userId, habitId));
+    public bool TryEnqueue(Guid userId, Guid habitId)
+    {
+        if (_channel.Writer.TryWrite(new StreakJob(userId, habitId)))
+        {
+            return true;
+        }
+
+        _metrics.StreakQueueFull();
+        return false;
+    }
 
     /// <summary>Queues the recompute a committed write asks for (<see cref="WriteResult{T}.StreakHabitId"/>), if any.</summary>
     public void EnqueueAfterCommit<T>(Guid userId, WriteResult<T> result)

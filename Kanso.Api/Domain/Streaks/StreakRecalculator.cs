@@ -1,6 +1,7 @@
 using Dapper;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Database;
+using Kanso.Api.Infrastructure.Observability;
 using Kanso.Api.Infrastructure.Time;
 using NodaTime;
 using Npgsql;
@@ -32,7 +33,7 @@ namespace Kanso.Api.Domain.Streaks;
 /// change number) to clients that cache habits offline.
 /// </para>
 /// </summary>
-internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, ILogger<StreakRecalculator> logger)
+internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, KansoMetrics metrics, ILogger<StreakRecalculator> logger)
 {
     private long _recomputed;
 
@@ -52,6 +53,13 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, ILog
     /// <returns>The number of users whose habits were recomputed.</returns>
     public async Task<int> SweepAsync(int batchSize, CancellationToken ct)
     {
+        using var activity = KansoDiagnostics.ActivitySource.StartActivity("kanso.streak.sweep");
+        await using (var connection = await db.OpenConnectionAsync(ct))
+        {
+            metrics.SweepLag(TimeSpan.FromSeconds(await connection.ExecuteScalarAsync<double>(new CommandDefinition(
+                StreakSql.OldestDueLagSeconds, new { now = clock.GetCurrentInstant() }, cancellationToken: ct))));
+        }
+
         var excluded = new HashSet<Guid>();
         var recomputed = new HashSet<Guid>();
         var done = 0;
@@ -245,6 +253,11 @@ internal static class StreakSql
         SELECT habit_id, completion_date, value
         FROM habit_entries
         WHERE user_id = @userId AND habit_id = ANY(@habitIds) AND deleted_at IS NULL
+        """;
+
+    /// <summary>Seconds since the oldest due streak fell due (0 when none is due): how late the sweeps run (habits_streak_due).</summary>
+    public const string OldestDueLagSeconds = """
+        SELECT COALESCE(EXTRACT(EPOCH FROM @now - min(streak_due_at)), 0)::float8 FROM habits WHERE streak_due_at <= @now
         """;
 
     /// <summary>Users with a dirty habit (habits_streak_dirty) or one whose next local day has begun (habits_streak_due).</summary>

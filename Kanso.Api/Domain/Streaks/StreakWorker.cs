@@ -1,4 +1,5 @@
 using Kanso.Api.Domain.Streaks;
+using Kanso.Api.Infrastructure.Observability;
 using Microsoft.Extensions.Options;
 
 namespace Kanso.Api.Domain.Streaks;
@@ -19,7 +20,7 @@ namespace Kanso.Api.Domain.Streaks;
 /// </para>
 /// </summary>
 internal sealed class StreakWorker(
-    StreakQueue queue, StreakRecalculator recalculator, IOptions<StreakOptions> options, ILogger<StreakWorker> logger) : BackgroundService
+    StreakQueue queue, StreakRecalculator recalculator, IOptions<StreakOptions> options, KansoMetrics metrics, ILogger<StreakWorker> logger) : BackgroundService
 {
     // Never disposed: it has no timer, and the host may dispose this service while a sweep that
     // outlived a shutdown timeout still observes it.
@@ -68,12 +69,16 @@ internal sealed class StreakWorker(
 
     private async Task RunJobAsync(StreakJob job, CancellationToken ct)
     {
+        using var activity = KansoDiagnostics.ActivitySource.StartActivity("kanso.streak.job");
         try
         {
             await recalculator.RecomputeHabitAsync(job.UserId, job.HabitId, ct);
+            metrics.StreakJob(done: true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
+            metrics.StreakJob(done: false);
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.GetType().Name);
             logger.LogError(ex, "Streak job failed for habit {HabitId} of user {UserId}; it stays dirty for the sweep", job.HabitId, job.UserId);
         }
     }

@@ -1,4 +1,5 @@
 using Dapper;
+using Kanso.Api.Infrastructure.Observability;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Npgsql;
@@ -25,17 +26,21 @@ internal readonly record struct PurgeCounts(int Entries, int Habits, int Mutatio
 /// Safe to run on several instances at once: the deletes are guarded, so a second purger of the same
 /// rows finds nothing to do.
 /// </summary>
-internal sealed class SyncPurger(NpgsqlDataSource db, IClock clock, IOptions<SyncOptions> options)
+internal sealed class SyncPurger(NpgsqlDataSource db, IClock clock, IOptions<SyncOptions> options, KansoMetrics metrics)
 {
     public async Task<PurgeCounts> PurgeAsync(CancellationToken ct)
     {
+        using var activity = KansoDiagnostics.ActivitySource.StartActivity("kanso.purge");
         var settings = options.Value;
         var now = clock.GetCurrentInstant();
         var tombstoneCutoff = now - Duration.FromTimeSpan(settings.TombstoneRetention);
         var entries = await PurgeTombstonesAsync(SyncPurgeSql.OldEntryTombstones, SyncPurgeSql.DeleteEntryTombstones, tombstoneCutoff, settings.PurgeBatchSize, ct);
         var habits = await PurgeTombstonesAsync(SyncPurgeSql.OldHabitTombstones, SyncPurgeSql.DeleteHabitTombstones, tombstoneCutoff, settings.PurgeBatchSize, ct);
         var mutations = await PurgeMutationsAsync(now - Duration.FromTimeSpan(settings.MutationRetention), settings.PurgeBatchSize, ct);
-        return new PurgeCounts(entries, habits, mutations);
+        var counts = new PurgeCounts(entries, habits, mutations);
+        metrics.Purged(counts.Total);
+        activity?.SetTag("kanso.purge.rows", counts.Total);
+        return counts;
     }
 
     private async Task<int> PurgeTombstonesAsync(string findSql, string deleteSql, Instant cutoff, int batchSize, CancellationToken ct)

@@ -16,7 +16,7 @@ internal static class LoginEndpoint
     {
         group.MapPost("/auth/login", HandleAsync)
             .WithName("Login")
-            .WithSummary("Exchanges email and password for a JWT. Any bad credential is the same 401, in similar time.")
+            .WithSummary("Exchanges email and password for an access token (JWT) and a refresh token of a new device session. Any bad credential is the same 401, in similar time.")
             .WithTags("Auth")
             .AllowAnonymous()
             .RequirePerEmailRateLimit()
@@ -25,7 +25,7 @@ internal static class LoginEndpoint
     }
 
     private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> HandleAsync(
-        LoginRequest request, NpgsqlDataSource db, Passwords passwords, TokenIssuer tokens, CancellationToken ct)
+        LoginRequest request, NpgsqlDataSource db, Passwords passwords, TokenIssuer tokens, DeviceSessions sessions, CancellationToken ct)
     {
         if (!tokens.CanIssue)
         {
@@ -49,16 +49,17 @@ internal static class LoginEndpoint
             await connection.ExecuteAsync(new CommandDefinition(LoginSql.UpdateHash, new { email, hash = passwords.Hash(request.Password!) }, cancellationToken: ct));
         }
 
-        var (token, expiresAt) = tokens.Issue(user.Id, user.Email);
-        return TypedResults.Ok(new LoginResponse(token, expiresAt, new LoginUserResponse(user.Id, user.Email)));
+        var session = await sessions.OpenAsync(user.Id, user.Email, request.DeviceName?.Trim() is { Length: > 0 } name ? name : null, ct);
+        return TypedResults.Ok(new LoginResponse(
+            session.Token, session.ExpiresAt, new LoginUserResponse(user.Id, user.Email), session.RefreshToken, session.RefreshExpiresAt, session.SessionId));
     }
 
     private sealed record LoginUser(Guid Id, string Email, string PasswordHash);
 }
 
-internal sealed record LoginRequest(string? Email, string? Password);
+internal sealed record LoginRequest(string? Email, string? Password, string? DeviceName = null);
 
-internal sealed record LoginResponse(string Token, Instant ExpiresAt, LoginUserResponse User);
+internal sealed record LoginResponse(string Token, Instant ExpiresAt, LoginUserResponse User, string RefreshToken, Instant RefreshExpiresAt, Guid SessionId);
 
 internal sealed record LoginUserResponse(Guid Id, string Email);
 
@@ -68,6 +69,7 @@ internal sealed class LoginValidator : AbstractValidator<LoginRequest>
     {
         RuleFor(x => x.Email).NotEmpty().MaximumLength(320);
         RuleFor(x => x.Password).NotEmpty().MaximumLength(1024);
+        RuleFor(x => x.DeviceName).Must(d => d is null || StringRules.CodePoints(d.Trim()) <= 100).WithMessage("'device_name' must be at most 100 characters.");
     }
 }
 

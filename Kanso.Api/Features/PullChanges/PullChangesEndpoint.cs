@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using Kanso.Api.Domain;
 using Kanso.Api.Domain.Records;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
@@ -35,13 +36,14 @@ internal static class PullChangesEndpoint
                 **410 `resync required`.** Tombstones are kept for the tombstone retention (30 days by default). A cursor from before a purged tombstone could miss that deletion, so it is refused: drop the local copy's sync state and pull again without a cursor.
                 """)
             .WithTags("Sync")
+            .StampsSessionSync()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone);
         return group;
     }
 
     private static async Task<Results<Ok<PullChangesResponse>, ProblemHttpResult>> HandleAsync(
-        [FromQuery] string? cursor, [FromQuery] string? limit, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct)
+        [FromQuery] string? cursor, [FromQuery] string? limit, ClaimsPrincipal principal, NpgsqlDataSource db, KansoMetrics metrics, CancellationToken ct)
     {
         var take = DefaultLimit;
         if (!string.IsNullOrEmpty(limit)
@@ -74,6 +76,7 @@ internal static class PullChangesEndpoint
         if (!initial && (from.Horizon < purgedSeq || from.Horizon > userSeq))
         {
             // Behind the purge: a deletion may be gone. Ahead of the account: not a position this data ever had (e.g. a restored backup).
+            metrics.ResyncRequired();
             return Problems.Create(StatusCodes.Status410Gone, "resync required",
                 "The cursor is older than the tombstone retention, so deletions may have been missed: pull again without a cursor and replace the local copy.");
         }
@@ -89,6 +92,7 @@ internal static class PullChangesEndpoint
             {
                 // One row more than the page: there is more, and the page ends either at the end of a
                 // change number or inside one.
+                metrics.Pulled(habits.Count + entries.Count);
                 return TypedResults.Ok(new PullChangesResponse(habits, entries, Next(last, seq).Encode(userId), true));
             }
 
@@ -105,6 +109,7 @@ internal static class PullChangesEndpoint
         }
 
         // The backlog is empty: every change up to the account's position in this snapshot has been served.
+        metrics.Pulled(habits.Count + entries.Count);
         return TypedResults.Ok(new PullChangesResponse(habits, entries, SyncCursor.At(Math.Max(userSeq, last.Seq)).Encode(userId), false));
 
         SyncCursor Next((long Seq, ChangeKind Kind, Guid Id) served, long nextSeq)

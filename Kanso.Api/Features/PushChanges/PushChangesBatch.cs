@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Kanso.Api.Domain.Records;
+using Kanso.Api.Infrastructure.Observability;
 using NodaTime;
 using Npgsql;
 using EntryResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.EntryRecord>;
@@ -30,6 +31,9 @@ internal sealed class PushChangesBatch(
 
     /// <summary>Habits whose entries changed (or which were deleted): queued for a streak recompute after commit.</summary>
     public HashSet<Guid> StreakHabits { get; } = [];
+
+    /// <summary>Indexes of the mutations answered from their stored first result (retries).</summary>
+    public HashSet<int> Replayed { get; } = [];
 
     /// <returns>One result per mutation, in order; null when the user no longer exists.</returns>
     public async Task<PushResult[]?> RunAsync(IReadOnlyList<PushMutation> mutations)
@@ -68,7 +72,13 @@ internal sealed class PushChangesBatch(
 
             if (seen.TryGetValue(mutationId, out var first))
             {
-                results[i] = first.Hash.AsSpan().SequenceEqual(mutation.Hash)
+                var replay = first.Hash.AsSpan().SequenceEqual(mutation.Hash);
+                if (replay)
+                {
+                    Replayed.Add(i);
+                }
+
+                results[i] = replay
                     ? first.Result
                     : PushResult.Rejected(mutationId, new Dictionary<string, string[]>
                     {
@@ -77,7 +87,10 @@ internal sealed class PushChangesBatch(
                 continue;
             }
 
+            using var activity = KansoDiagnostics.ActivitySource.StartActivity("kanso.push.mutation");
+            activity?.SetTag("kanso.mutation.op", mutation.Op.ToString());
             var result = mutation.Errors is { } errors ? PushResult.Rejected(mutationId, errors) : await ApplyAsync(mutation);
+            activity?.SetTag("kanso.mutation.status", result.Status);
             results[i] = result;
             seen[mutationId] = (mutation.Hash, result);
             processed.Add((mutationId, mutation.Hash, result));

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
+using Kanso.Api.Domain;
 using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
@@ -33,12 +34,13 @@ internal static class PushChangesEndpoint
                 **Read-your-writes.** `cursor` is the change position of the push's last effect (the account's current position when nothing changed). Pull until `has_more` is false and you have seen every effect of this push.
                 """)
             .WithTags("Sync")
+            .StampsSessionSync()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
     private static async Task<Results<Ok<PushChangesResponse>, ProblemHttpResult>> HandleAsync(
-        PushChangesRequest request, ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, StreakQueue streaks, IOptions<JsonOptions> json, CancellationToken ct)
+        PushChangesRequest request, ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, StreakQueue streaks, KansoMetrics metrics, IOptions<JsonOptions> json, CancellationToken ct)
     {
         if (request.Mutations is not { ValueKind: JsonValueKind.Array } list || list.GetArrayLength() > MaxMutations)
         {
@@ -58,6 +60,7 @@ internal static class PushChangesEndpoint
         }
 
         await transaction.CommitAsync(ct);
+        metrics.Pushed(results.Select((r, i) => (r.Status, batch.Replayed.Contains(i))));
         foreach (var habitId in batch.StreakHabits)
         {
             streaks.TryEnqueue(userId, habitId);

@@ -24,6 +24,12 @@ internal static class AuthSetup
         services.AddSingleton<KnownUsers>();
         services.AddSingleton<UserRevocations>();
         services.AddHostedService(sp => sp.GetRequiredService<UserRevocations>());
+        services.AddOptions<RefreshTokenOptions>().BindConfiguration(RefreshTokenOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RefreshTokenOptions>, RefreshTokenOptionsValidator>();
+        services.AddSingleton<RefreshTokens>();
+        services.AddSingleton<DeviceSessions>();
+        services.AddSingleton<SessionRevocations>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionRevocations>());
         services.AddMemoryCache();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
@@ -81,6 +87,18 @@ internal static class AuthSetup
         {
             context.Fail("The account no longer exists.");
             return;
+        }
+
+        // A token of a device session works while the session is open (sign-out, password change
+        // and refresh token reuse end it); tokens issued before sessions existed carry no sid.
+        if (context.Principal!.FindFirst(TokenIssuer.SessionClaim) is { } sid)
+        {
+            var sessions = context.HttpContext.RequestServices.GetRequiredService<DeviceSessions>();
+            if (!Guid.TryParse(sid.Value, out var sessionId) || !await sessions.IsLiveAsync(userId, sessionId, context.HttpContext.RequestAborted))
+            {
+                context.Fail("The session was signed out.");
+                return;
+            }
         }
 
         context.HttpContext.Features.Set(user);

@@ -1,3 +1,4 @@
+using Kanso.Api.Infrastructure.Observability;
 using Kanso.Api.Infrastructure.Redis;
 using Microsoft.Extensions.Caching.Memory;
 using StackExchange.Redis;
@@ -10,7 +11,7 @@ namespace Kanso.Api.Infrastructure.Auth;
 /// StackExchange.Redis re-subscribes after a reconnect; without Redis the cache's short lifetime
 /// is the bound.
 /// </summary>
-internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache, ILogger<UserRevocations> logger) : BackgroundService
+internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache, ServiceMetrics metrics, ILogger<UserRevocations> logger) : BackgroundService
 {
     private static readonly RedisChannel Channel = RedisChannel.Literal("kanso:users:deleted");
 
@@ -38,6 +39,7 @@ internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache,
                     if (Guid.TryParseExact(message.ToString(), "N", out var userId))
                     {
                         cache.Remove(KnownUsers.Key(userId));
+                        metrics.RevocationEviction();
                     }
                 });
                 return;

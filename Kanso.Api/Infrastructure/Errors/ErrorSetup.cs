@@ -77,7 +77,9 @@ internal static class ErrorSetup
     /// </summary>
     private static Task RejectLargeBodies(HttpContext context, RequestDelegate next)
     {
-        if (context.Request.ContentLength > MaxBodyBytes)
+        // An endpoint may allow more (POST /import), through [RequestSizeLimit] metadata.
+        var limit = context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata>()?.MaxRequestBodySize ?? MaxBodyBytes;
+        if (context.Request.ContentLength > limit)
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
             return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
@@ -87,7 +89,7 @@ internal static class ErrorSetup
                 {
                     Status = StatusCodes.Status413PayloadTooLarge,
                     Title = "Payload too large",
-                    Detail = $"The request body is over {MaxBodyBytes} bytes.",
+                    Detail = $"The request body is over {limit} bytes.",
                 },
             }).AsTask();
         }

@@ -73,9 +73,17 @@ internal sealed class KansoRateLimiter(TokenBuckets buckets, IOptions<RateLimitO
                 : (_ip, Key(_ip, ClientAddress(http))),
         };
 
-        if (metadata.GetMetadata<PerEmailRateLimit>() is not null && await ReadEmailAsync(http, ct) is { } email)
+        // A signed-in caller proving a password (PUT /auth/password) draws from their email's login bucket.
+        if (metadata.GetMetadata<PerEmailRateLimit>() is not null
+            && (await ReadEmailAsync(http, ct) ?? EmailClaim(http, anonymousRoute)) is { } email)
         {
             list.Add((_login, Key(_login, Hash(email))));
+        }
+
+        if (metadata.GetMetadata<PerRefreshSessionRateLimit>() is not null
+            && RefreshTokens.PeekSessionId(await ReadFieldAsync<RefreshTokenField>(http, ct) is { } field ? field.RefreshToken : null) is { } sessionId)
+        {
+            list.Add((_login, Key(_login, $"session:{sessionId:N}")));
         }
 
         return list;
@@ -142,6 +150,38 @@ internal sealed class KansoRateLimiter(TokenBuckets buckets, IOptions<RateLimitO
 
     private sealed record EmailField(string? Email);
 
+    private sealed record RefreshTokenField(string? RefreshToken);
+
+    private static string? EmailClaim(HttpContext http, bool anonymousRoute) =>
+        !anonymousRoute && http.User.Identity?.IsAuthenticated == true && http.User.FindFirst(JwtRegisteredClaimNames.Email)?.Value is { Length: > 0 } email
+            ? EmailAddress.Normalize(email)
+            : null;
+
+    /// <summary>A field of a JSON body, read like <see cref="ReadEmailAsync"/> from a rewound buffered body.</summary>
+    private async Task<T?> ReadFieldAsync<T>(HttpContext http, CancellationToken ct)
+        where T : class
+    {
+        var request = http.Request;
+        if (!request.HasJsonContentType())
+        {
+            return null;
+        }
+
+        request.EnableBuffering();
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(request.Body, json.Value.SerializerOptions, ct);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
+        finally
+        {
+            request.Body.Position = 0;
+        }
+    }
+
     private sealed class Lease(bool acquired, TimeSpan? retryAfter) : RateLimitLease
     {
         public static readonly Lease Acquired = new(true, null);
@@ -174,6 +214,12 @@ internal sealed class PerUserRateLimit
 internal sealed class PerEmailRateLimit
 {
     public static readonly PerEmailRateLimit Instance = new();
+}
+
+/// <summary>Marks the refresh endpoint, limited per session (named in the refresh token) as well, with the login bucket's size.</summary>
+internal sealed class PerRefreshSessionRateLimit
+{
+    public static readonly PerRefreshSessionRateLimit Instance = new();
 }
 
 /// <summary>

@@ -92,6 +92,10 @@ internal static class RateLimitSetup
     public static RouteHandlerBuilder RequirePerEmailRateLimit(this RouteHandlerBuilder builder) =>
         builder.WithMetadata(PerEmailRateLimit.Instance);
 
+    /// <summary>Also a token bucket per session named by the refresh token in the JSON body (refresh).</summary>
+    public static RouteHandlerBuilder RequirePerRefreshSessionRateLimit(this RouteHandlerBuilder builder) =>
+        builder.WithMetadata(PerRefreshSessionRateLimit.Instance);
+
     private static void DocumentHeaders(OpenApiOperation operation)
     {
         foreach (var (status, response) in operation.Responses ?? [])

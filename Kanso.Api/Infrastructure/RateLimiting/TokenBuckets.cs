@@ -1,3 +1,4 @@
+using Kanso.Api.Infrastructure.Observability;
 using Kanso.Api.Infrastructure.Redis;
 
 namespace Kanso.Api.Infrastructure.RateLimiting;
@@ -9,7 +10,7 @@ namespace Kanso.Api.Infrastructure.RateLimiting;
 /// <see cref="RedisBackoff"/> so that a hanging server does not slow every request. Each switch
 /// between shared and local limiting is logged once.
 /// </summary>
-internal sealed class TokenBuckets(RedisConnection redis, RedisTokenBuckets shared, LocalTokenBuckets local, TimeProvider time, ILogger<TokenBuckets> logger)
+internal sealed class TokenBuckets(RedisConnection redis, RedisTokenBuckets shared, LocalTokenBuckets local, TimeProvider time, ServiceMetrics metrics, ILogger<TokenBuckets> logger)
 {
     public static readonly TimeSpan RedisTimeout = TimeSpan.FromSeconds(1);
 
@@ -27,16 +28,23 @@ internal sealed class TokenBuckets(RedisConnection redis, RedisTokenBuckets shar
 
     public async ValueTask<BucketDecision> TakeAsync(BucketPolicy policy, string key, CancellationToken ct)
     {
+        var (decision, fromRedis) = await DecideAsync(policy, key, ct);
+        metrics.RateLimitDecision(policy.Name, fromRedis, decision.Allowed);
+        return decision;
+    }
+
+    private async ValueTask<(BucketDecision Decision, bool FromRedis)> DecideAsync(BucketPolicy policy, string key, CancellationToken ct)
+    {
         var multiplexer = redis.IsConnected ? redis.Multiplexer : null;
         if (multiplexer is null)
         {
             UseLocal(redis.IsConfigured ? "Redis is unreachable" : "Redis is not configured", redis.IsConfigured ? LogLevel.Warning : LogLevel.Information);
-            return local.Take(policy, key);
+            return (local.Take(policy, key), false);
         }
 
         if (time.GetTimestamp() < Interlocked.Read(ref _skipRedisUntil))
         {
-            return local.Take(policy, key);
+            return (local.Take(policy, key), false);
         }
 
         var call = shared.TakeAsync(multiplexer, policy, key);
@@ -44,7 +52,7 @@ internal sealed class TokenBuckets(RedisConnection redis, RedisTokenBuckets shar
         {
             var decision = await call.WaitAsync(RedisTimeout, time, ct);
             UseShared();
-            return decision;
+            return (decision, true);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
@@ -53,7 +61,7 @@ internal sealed class TokenBuckets(RedisConnection redis, RedisTokenBuckets shar
             _ = call.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             Interlocked.Exchange(ref _skipRedisUntil, time.GetTimestamp() + (long)(RedisBackoff.TotalSeconds * time.TimestampFrequency));
             UseLocal($"Redis did not answer ({ex.GetType().Name}: {ex.Message})", LogLevel.Warning);
-            return local.Take(policy, key);
+            return (local.Take(policy, key), false);
         }
     }
 
