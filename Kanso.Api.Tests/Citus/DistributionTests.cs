@@ -73,9 +73,9 @@ public sealed class DistributionTests
             SELECT logicalrelid::text, column_to_column_name(logicalrelid, partkey), colocationid
             FROM pg_dist_partition ORDER BY 1
             """)).ToDictionary(t => t.Table);
-        Assert.Equal(["habit_entries", "habits", "logins", "sessions", "sync_mutations", "users"], tables.Keys.Order());
+        Assert.Equal(["habit_entries", "habits", "logins", "sessions", "sync_mutations", "time_off", "users"], tables.Keys.Order());
         Assert.Equal("id", tables["users"].Column);
-        Assert.All(new[] { "habits", "habit_entries", "sync_mutations", "sessions" }, t =>
+        Assert.All(new[] { "habits", "habit_entries", "sync_mutations", "sessions", "time_off" }, t =>
         {
             Assert.Equal("user_id", tables[t].Column);
             Assert.Equal(tables["users"].Colocation, tables[t].Colocation);

@@ -16,7 +16,7 @@ internal static class CitusReset
     // Deleted directly; the others go with their user.
     private static readonly string[] Roots = ["users", "logins"];
 
-    private static readonly string[] Tables = [.. Roots, "habits", "habit_entries", "sync_mutations", "sessions"];
+    private static readonly string[] Tables = [.. Roots, "habits", "habit_entries", "sync_mutations", "sessions", "time_off"];
 
     private static bool _checked;
 

@@ -67,8 +67,9 @@ public static class TestRows
         """;
 
     private const string InsertEntrySql = """
-        INSERT INTO habit_entries (user_id, id, habit_id, completion_date, value, created_at, updated_at, deleted_at, change_seq)
-        VALUES (@userId, @id, @habitId, @completionDate, @value, @completionDate, @completionDate, @deletedAt, @changeSeq)
+        INSERT INTO habit_entries (user_id, id, habit_id, completion_date, local_date, value, created_at, updated_at, deleted_at, change_seq)
+        SELECT @userId, @id, @habitId, @completionDate, LEAST((@completionDate AT TIME ZONE u.timezone)::date, '9999-12-31'::date), @value, @completionDate, @completionDate, @deletedAt, @changeSeq
+        FROM users u WHERE u.id = @userId
         """;
 
     /// <summary>

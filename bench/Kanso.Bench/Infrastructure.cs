@@ -191,7 +191,7 @@ internal static class Seeder
 
         long total = 0;
         await using (var writer = await db.BeginBinaryImportAsync(
-            "COPY habit_entries (user_id, id, habit_id, completion_date, value, created_at, updated_at, version, change_seq) FROM STDIN (FORMAT BINARY)"))
+            "COPY habit_entries (user_id, id, habit_id, completion_date, local_date, value, created_at, updated_at, version, change_seq) FROM STDIN (FORMAT BINARY)"))
         {
             foreach (var user in users.Append(big))
             {
@@ -207,6 +207,9 @@ internal static class Seeder
                         await writer.WriteAsync(Guid.NewGuid(), NpgsqlDbType.Uuid);
                         await writer.WriteAsync(user.Habits[h], NpgsqlDbType.Uuid);
                         await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);
+                        // The day the entry belongs to, in the user's zone (as the server would set it).
+                        var zone = TimeZoneInfo.FindSystemTimeZoneById(user.Timezone);
+                        await writer.WriteAsync(DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(at, zone)), NpgsqlDbType.Date);
                         await writer.WriteAsync(1.0, NpgsqlDbType.Double);
                         await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);
                         await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);

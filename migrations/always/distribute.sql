@@ -24,7 +24,8 @@ BEGIN
             (3, 'habit_entries', 'user_id', 'users'),
             (4, 'sync_mutations', 'user_id', 'users'),
             (5, 'sessions', 'user_id', 'users'),
-            (6, 'logins', 'email', 'none')) AS v (ord, name, col, colocate)
+            (6, 'time_off', 'user_id', 'users'),
+            (7, 'logins', 'email', 'none')) AS v (ord, name, col, colocate)
         ORDER BY ord
     LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = t.name::regclass) THEN

@@ -274,15 +274,118 @@ public sealed class StreakCalculatorTests
             Assert.Equal(StreakOracle.Compute(schedule, totals, today), StreakCalculator.Compute(schedule, totals, today));
         }, iter: 20_000);
     }
+
+    /// <summary>
+    /// The same oracle with the rules of "habits as people live them": skipped days, time off ranges,
+    /// at_most goals (targets from 0) and a day start, which moves both the entries' days and today.
+    /// </summary>
+    [Fact]
+    public void Matches_the_oracle_with_skips_time_off_at_most_and_day_start()
+    {
+        var gen =
+            from frequency in Gen.Int[0, 3]
+            from mask in Gen.Int[1, 127]
+            from interval in Gen.Int[1, 6]
+            from timesPerWeek in Gen.Int[1, 7]
+            from atMost in Gen.Bool
+            from target in Gen.Int[0, 3]
+            from origin in Gen.Int[0, 6]
+            from firstOffset in Gen.Int[0, 30]
+            from nowMinutes in Gen.Int[0, 70 * 24 * 60]
+            from dayStart in Gen.Int[0, 360]
+            from lastOffset in Gen.Int[-1, 70]
+            from entries in Gen.Select(Gen.Int[-3 * 24 * 60, 75 * 24 * 60], Gen.Int[0, 4]).Array[0, 70]
+            from skips in Gen.Int[-3, 75].Array[0, 12]
+            from ranges in Gen.Select(Gen.Int[-3, 75], Gen.Int[0, 9]).Array[0, 4]
+            select (frequency, mask, interval, timesPerWeek, atMost, target, origin, firstOffset, nowMinutes, dayStart, lastOffset, entries, skips, ranges);
+
+        gen.Sample(c =>
+        {
+            var origin = new LocalDate(2026, 1, 5).PlusDays(c.origin);
+            var atMost = c.atMost;
+            var target = atMost ? c.target : Math.Max(1, c.target);
+            var off = new DaysOff(
+                c.skips.Select(d => origin.PlusDays(d)),
+                c.ranges.Select(r => (origin.PlusDays(r.Item1), origin.PlusDays(r.Item1 + r.Item2))));
+            var schedule = new HabitSchedule(
+                (Frequency)c.frequency, c.mask, c.interval, c.timesPerWeek, target,
+                origin.PlusDays(c.firstOffset), c.lastOffset < 0 ? null : origin.PlusDays(c.lastOffset),
+                atMost ? HabitGoal.AtMost : HabitGoal.AtLeast, off.IsEmpty ? null : off);
+
+            // Entries and now are local times in UTC; each counts on its day under the day start.
+            var zone = DateTimeZone.Utc;
+            var start = origin.AtMidnight().InUtc().ToInstant();
+            var totals = new Dictionary<LocalDate, double>();
+            foreach (var (minutes, value) in c.entries)
+            {
+                var day = LocalDays.DateOf(start + Duration.FromMinutes(minutes), zone, c.dayStart);
+                totals[day] = totals.GetValueOrDefault(day) + value;
+            }
+
+            var today = LocalDays.DateOf(start + Duration.FromMinutes(c.nowMinutes), zone, c.dayStart);
+            var expected = StreakOracle.Compute(schedule, totals, today, d => c.skips.Any(s => origin.PlusDays(s) == d)
+                || c.ranges.Any(r => d >= origin.PlusDays(r.Item1) && d <= origin.PlusDays(r.Item1 + r.Item2)));
+
+            Assert.Equal(expected, StreakCalculator.Compute(schedule, totals, today));
+        }, iter: 25_000);
+    }
+
+    [Fact]
+    public void A_day_start_puts_an_early_morning_completion_on_the_day_before()
+    {
+        var at = Instant.FromUtc(2026, 3, 18, 0, 30); // 01:30 in Rome
+
+        Assert.Equal(new LocalDate(2026, 3, 17), LocalDays.DateOf(at, DateTimeZoneProviders.Tzdb["Europe/Rome"], 180));
+        Assert.Equal(new LocalDate(2026, 3, 18), LocalDays.DateOf(at, DateTimeZoneProviders.Tzdb["Europe/Rome"], 0));
+        Assert.Equal(new LocalDate(2026, 3, 18), LocalDays.DateOf(at, DateTimeZoneProviders.Tzdb["Europe/Rome"], 60));
+    }
+
+    [Fact]
+    public void A_skipped_day_keeps_a_daily_streak_without_extending_it()
+    {
+        var schedule = Daily() with { Off = new DaysOff([Today.PlusDays(-2)], []) };
+
+        Assert.Equal(new StreakResult(3, 3), Compute(schedule, Done(1, 3, 4)));
+    }
+
+    [Fact]
+    public void A_week_of_time_off_keeps_daily_and_weekly_streaks()
+    {
+        var off = new DaysOff([], [(new LocalDate(2026, 3, 9), new LocalDate(2026, 3, 15))]);
+
+        Assert.Equal(new StreakResult(3, 3), Compute(Daily() with { Off = off }, Done(1, 2, 10, 17)));
+        Assert.Equal(new StreakResult(2, 2), Compute(Weekly(1) with { Off = off }, Done(1, 10)));
+        Assert.Equal(new StreakResult(1, 1), Compute(Weekly(1), Done(1, 10)));
+    }
+
+    [Fact]
+    public void At_most_counts_days_within_the_limit_once_they_are_over()
+    {
+        // At most 2 a day for the week of 9 March; 12 March was over the limit (3). Today is open.
+        var schedule = new HabitSchedule(Frequency.Daily, 0, 1, 1, 2, new LocalDate(2026, 3, 9), null, HabitGoal.AtMost);
+        var totals = new Dictionary<LocalDate, double>
+        {
+            [new LocalDate(2026, 3, 9)] = 2,
+            [new LocalDate(2026, 3, 12)] = 3,
+            [new LocalDate(2026, 3, 14)] = 1,
+            [Today] = 5,
+        };
+
+        // 13 to 17 March are within the limit (5 days); 9 to 11 before the day over it (3 days).
+        Assert.Equal(new StreakResult(5, 5), Compute(schedule, totals));
+    }
 }
 
 /// <summary>The contract's rule walked day by day (week by week), for the property test.</summary>
 internal static class StreakOracle
 {
-    public static StreakResult Compute(HabitSchedule s, IReadOnlyDictionary<LocalDate, double> totals, LocalDate today)
+    public static StreakResult Compute(HabitSchedule s, IReadOnlyDictionary<LocalDate, double> totals, LocalDate today, Func<LocalDate, bool>? isOff = null)
     {
+        isOff ??= _ => false;
         bool InHabit(LocalDate d) => d >= s.FirstDay && (s.LastDay is null || d <= s.LastDay) && d <= today;
-        bool Done(LocalDate d) => totals.TryGetValue(d, out var v) && v >= s.TargetValue;
+        bool Done(LocalDate d) => s.Goal == HabitGoal.AtMost
+            ? d < today && totals.GetValueOrDefault(d) <= s.TargetValue
+            : totals.TryGetValue(d, out var v) && v >= s.TargetValue;
 
         // Each scheduled period in order, with whether it is completed and whether it is still open (today's).
         var periods = new List<(bool Completed, bool Open)>();
@@ -297,8 +400,13 @@ internal static class StreakOracle
                     continue;
                 }
 
-                var covered = week.Count(d => d >= s.FirstDay && (s.LastDay is null || d <= s.LastDay));
-                var done = week.Count(d => InHabit(d) && Done(d));
+                var covered = week.Count(d => d >= s.FirstDay && (s.LastDay is null || d <= s.LastDay) && !isOff(d));
+                if (covered == 0)
+                {
+                    continue;
+                }
+
+                var done = week.Count(d => InHabit(d) && !isOff(d) && Done(d));
                 periods.Add((done >= Math.Min(s.TimesPerWeek, covered), week.Contains(today) && InHabit(today)));
             }
         }
@@ -312,7 +420,7 @@ internal static class StreakOracle
                     Frequency.Interval => (d.ToDateTimeUnspecified() - s.FirstDay.ToDateTimeUnspecified()).Days % s.Interval == 0,
                     _ => true,
                 };
-                if (falls && InHabit(d))
+                if (falls && InHabit(d) && !isOff(d))
                 {
                     periods.Add((Done(d), d == today));
                 }

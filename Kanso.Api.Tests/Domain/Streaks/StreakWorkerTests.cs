@@ -155,9 +155,10 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
-    public async Task New_zone_recomputes_the_streaks_in_that_zone()
+    public async Task New_zone_recomputes_today_in_that_zone_and_keeps_the_days_of_past_entries()
     {
-        // 05:00 UTC on 15-17 March is 19:00 the day before in Honolulu, where 17 March is missed.
+        // Entries made in UTC on 15-17 March keep those days. 12:00 UTC on 18 March is already
+        // 02:00 on 19 March in Kiritimati, where 18 March is then missed.
         Factory.Clock.Reset(Noon);
         var user = await CreateUserAsync();
         await using var db = await Factory.OpenAppDatabaseAsync();
@@ -167,15 +168,15 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
         var inUtc = await db.ReadHabitAsync(user.Id, habit.Id);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/stats/weekly");
-        request.Headers.Add("X-Timezone", "Pacific/Honolulu");
+        request.Headers.Add("X-Timezone", "Pacific/Kiritimati");
         await (await user.Client.SendAsync(request)).ShouldBeAsync(200);
         await Recalculator(Factory).SweepAsync(100, CancellationToken.None);
-        var inHonolulu = await db.ReadHabitAsync(user.Id, habit.Id);
+        var inKiritimati = await db.ReadHabitAsync(user.Id, habit.Id);
 
         Assert.Equal(3, inUtc.CurrentStreak);
-        Assert.Equal(0, inHonolulu.CurrentStreak);
-        Assert.Equal(3, inHonolulu.LongestStreak);
-        Assert.False(inHonolulu.StreakDirty);
+        Assert.Equal(0, inKiritimati.CurrentStreak);
+        Assert.Equal(3, inKiritimati.LongestStreak);
+        Assert.False(inKiritimati.StreakDirty);
     }
 
     [Fact]

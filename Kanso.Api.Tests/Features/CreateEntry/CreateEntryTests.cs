@@ -15,7 +15,7 @@ public sealed class CreateEntryTests(ApiFixture fixture) : ApiTest(fixture)
         var response = await user.Client.PostAsJsonAsync("/api/v1/entries", new { habit_id = habit, completion_date = "2026-03-08T07:00:00.1234567+01:00" });
 
         var body = (await response.ShouldBeAsync(201)).AsObject();
-        Assert.Equal(["id", "habit_id", "completion_date", "value", "notes", "version", "created_at", "updated_at", "deleted_at"], body.Select(p => p.Key));
+        Assert.Equal(["id", "habit_id", "completion_date", "local_date", "kind", "value", "notes", "version", "created_at", "updated_at", "deleted_at"], body.Select(p => p.Key));
         Assert.Equal($"/api/v1/entries/{body["id"]}", response.Headers.Location?.ToString());
         Assert.Equal((habit.ToString(), "2026-03-08T06:00:00.123456Z", 1d, 1), ((string?)body["habit_id"], (string?)body["completion_date"], (double)body["value"]!, (int)body["version"]!));
         Assert.Null(body["notes"]);

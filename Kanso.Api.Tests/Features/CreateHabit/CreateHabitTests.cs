@@ -9,7 +9,7 @@ public sealed class CreateHabitTests(ApiFixture fixture) : ApiTest(fixture)
 {
     private static readonly string[] ContractFields =
     [
-        "id", "title", "description", "color", "icon", "sort_order", "type", "target_value", "unit", "frequency_type", "weekdays",
+        "id", "title", "description", "color", "icon", "sort_order", "type", "target_value", "unit", "goal", "frequency_type", "weekdays",
         "interval", "times_per_week", "reminder_time", "start_date", "end_date", "archived_at", "current_streak", "longest_streak",
         "version", "created_at", "updated_at", "deleted_at",
     ];

@@ -19,7 +19,7 @@ public sealed class ListHabitsTests(ApiFixture fixture) : ApiTest(fixture)
 
         var body = (await response.ShouldBeAsync(200)).AsArray();
         Assert.Equal(["A", "B", "C"], body.Select(h => (string?)h!["title"]));
-        Assert.Equal(23, body[0]!.AsObject().Count);
+        Assert.Equal(24, body[0]!.AsObject().Count);
     }
 
     [Fact]

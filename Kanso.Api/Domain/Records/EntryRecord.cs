@@ -14,6 +14,12 @@ internal sealed record EntryRecord : IStreakInput
 
     public Instant CompletionDate { get; init; }
 
+    /// <summary>The day the entry belongs to, fixed when it is written.</summary>
+    public LocalDate LocalDate { get; init; }
+
+    /// <summary><c>done</c> or <c>skip</c>.</summary>
+    public string Kind { get; init; } = EntryRules.Done;
+
     public double Value { get; init; }
 
     public string? Notes { get; init; }
@@ -31,6 +37,8 @@ internal sealed record EntryRecord : IStreakInput
 
     public bool IsDeleted => DeletedAt is not null;
 
+    public bool IsSkip => Kind == EntryRules.Skip;
+
     /// <summary>Any write of an entry (create, update, delete) can change its habit's streaks.</summary>
     Guid? IStreakInput.StreakHabitId => HabitId;
 }
@@ -40,6 +48,8 @@ internal sealed record EntryResponse(
     Guid Id,
     Guid HabitId,
     Instant CompletionDate,
+    LocalDate LocalDate,
+    string Kind,
     double Value,
     string? Notes,
     int Version,
@@ -48,7 +58,14 @@ internal sealed record EntryResponse(
     Instant? DeletedAt)
 {
     public static EntryResponse From(EntryRecord r) =>
-        new(r.Id, r.HabitId, r.CompletionDate, r.Value, r.Notes, r.Version, r.CreatedAt, r.UpdatedAt, r.DeletedAt);
+        new(r.Id, r.HabitId, r.CompletionDate, r.LocalDate, r.Kind, r.Value, r.Notes, r.Version, r.CreatedAt, r.UpdatedAt, r.DeletedAt);
+
+    /// <summary>
+    /// The entry as a client of <paramref name="protocol"/> sees it: before protocol 2 a skip is a
+    /// tombstone (deleted at its last update), so such a client never counts it as a completion.
+    /// </summary>
+    public static EntryResponse From(EntryRecord r, int protocol) =>
+        protocol < 2 && r.IsSkip && r.DeletedAt is null ? From(r) with { DeletedAt = r.UpdatedAt } : From(r);
 }
 
 /// <summary>
@@ -62,6 +79,11 @@ internal record EntryFields
     public Optional<double> Value { get; init; }
 
     public Optional<string> Notes { get; init; }
+
+    /// <summary>Absent: computed from completion_date (on create, or when an update sends completion_date).</summary>
+    public Optional<LocalDate> LocalDate { get; init; }
+
+    public Optional<string> Kind { get; init; }
 }
 
 internal static class EntryRules
@@ -69,6 +91,10 @@ internal static class EntryRules
     public const double MaxValue = 1_000_000;
 
     public const double DefaultValue = 1;
+
+    public const string Done = "done";
+
+    public const string Skip = "skip";
 
     /// <summary>The value as stored: -0 (valid JSON, and within the range) becomes 0, so no app shows "-0".</summary>
     public static double Stored(double value) => value == 0 ? 0 : value;
@@ -84,5 +110,9 @@ internal sealed class EntryFieldsValidator : AbstractValidator<EntryFields>
             .WhenSent(v => v is >= 0 and <= EntryRules.MaxValue).WithMessage("'{PropertyName}' must be 0 to 1000000.");
         RuleFor(x => x.Notes).NotSentAsNull()
             .WhenSent(v => StringRules.CodePoints(v) <= 1000).WithMessage("'{PropertyName}' must be at most 1000 characters.");
+        RuleFor(x => x.LocalDate).NotSentAsNull()
+            .WhenSent(v => v.Year is >= 1 and <= 9999).WithMessage("'{PropertyName}' must be a date, YYYY-MM-DD.");
+        RuleFor(x => x.Kind).NotSentAsNull()
+            .WhenSent(v => v is EntryRules.Done or EntryRules.Skip).WithMessage("'{PropertyName}' must be done or skip.");
     }
 }

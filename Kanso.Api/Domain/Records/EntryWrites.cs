@@ -1,7 +1,9 @@
 using Dapper;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Database;
+using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Infrastructure.Json;
+using NodaTime;
 using Npgsql;
 
 namespace Kanso.Api.Domain.Records;
@@ -19,8 +21,10 @@ internal static class EntryWrites
     /// Creates the entry on a live habit of the caller, or returns the stored copy (live or deleted)
     /// when this user already has the id. <see cref="WriteResult{T}.NotFound"/> means the habit.
     /// </summary>
+    /// <param name="zone">The request's zone, for the entry's <c>local_date</c> when the body has none (default UTC).</param>
     public static async Task<WriteResult<EntryRecord>> CreateAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, Guid habitId, EntryFields fields, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, Guid habitId, EntryFields fields, CancellationToken ct,
+        DateTimeZone? zone = null)
     {
         if (!fields.CompletionDate.HasValue)
         {
@@ -48,6 +52,9 @@ internal static class EntryWrites
             notes = fields.Notes.Patch(null),
             changeSeq = change.Number,
             now = change.At,
+            localDate = fields.LocalDate.HasValue ? fields.LocalDate.Value : default(LocalDate?),
+            localTime = LocalTime(fields.CompletionDate.Value, zone),
+            kind = fields.Kind.PatchRequired(EntryRules.Done),
         }, transaction, cancellationToken: ct));
         if (created is not null)
         {
@@ -61,8 +68,10 @@ internal static class EntryWrites
     }
 
     /// <summary>Applies a partial update when <paramref name="version"/> is the stored version of a live entry.</summary>
+    /// <param name="zone">The request's zone, for <c>local_date</c> when the body sends completion_date without it (default UTC).</param>
     public static async Task<WriteResult<EntryRecord>> UpdateAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int version, EntryFields fields, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int version, EntryFields fields, CancellationToken ct,
+        DateTimeZone? zone = null)
     {
         if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
@@ -82,6 +91,11 @@ internal static class EntryWrites
             value = fields.Value.HasValue ? EntryRules.Stored(fields.Value.Value) : default(double?),
             setNotes = fields.Notes.HasValue,
             notes = fields.Notes.Patch(null),
+            setLocalDate = fields.LocalDate.HasValue,
+            localDate = fields.LocalDate.HasValue ? fields.LocalDate.Value : default(LocalDate?),
+            localTime = fields.CompletionDate.HasValue ? LocalTime(fields.CompletionDate.Value, zone) : default(LocalDateTime?),
+            setKind = fields.Kind.HasValue,
+            kind = fields.Kind.HasValue ? fields.Kind.Value : null,
         }, transaction, cancellationToken: ct));
         if (updated is not null)
         {
@@ -121,6 +135,18 @@ internal static class EntryWrites
         };
     }
 
+    /// <summary>
+    /// The wall-clock time of <paramref name="completionDate"/> in the zone; the statement subtracts
+    /// the user's day start from it (under the user's lock) to get the local date.
+    /// </summary>
+    private static LocalDateTime LocalTime(Instant completionDate, DateTimeZone? zone)
+    {
+        zone ??= DateTimeZone.Utc;
+        return LocalDays.DateOf(completionDate, zone) == LocalDate.MaxIsoValue
+            ? LocalDate.MaxIsoValue.AtMidnight()
+            : completionDate.InZone(zone).LocalDateTime;
+    }
+
     /// <summary>The caller's entry by id, live or deleted.</summary>
     public static Task<EntryRecord?> FindAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid userId, Guid id, CancellationToken ct) =>
         connection.QuerySingleOrDefaultAsync<EntryRecord>(new CommandDefinition(EntrySql.Find, new { userId, id }, transaction, cancellationToken: ct));
@@ -130,7 +156,10 @@ internal static class EntryWrites
 internal static class EntrySql
 {
     /// <summary>The columns of <see cref="EntryRecord"/>.</summary>
-    public const string Columns = "id, habit_id, completion_date, value, notes, version, created_at, updated_at, deleted_at, change_seq";
+    public const string Columns = "id, habit_id, completion_date, local_date, kind, value, notes, version, created_at, updated_at, deleted_at, change_seq";
+
+    /// <summary>The local date of @localTime (a wall-clock time) under the user's day start.</summary>
+    private const string DayOfLocalTime = "(@localTime::timestamp - make_interval(mins => (SELECT day_start_minutes FROM users WHERE id = @userId)))::date";
 
     public const string Find = $"SELECT {Columns} FROM habit_entries WHERE user_id = @userId AND id = @id";
 
@@ -141,8 +170,9 @@ internal static class EntrySql
             WHERE user_id = @userId AND id = @habitId AND deleted_at IS NULL
             RETURNING id
         )
-        INSERT INTO habit_entries (user_id, id, habit_id, completion_date, value, notes, version, created_at, updated_at, change_seq)
-        SELECT @userId, @id, habit.id, @completionDate::timestamptz, @value::double precision, @notes::text, 1, @now, @now, @changeSeq
+        INSERT INTO habit_entries (user_id, id, habit_id, completion_date, local_date, kind, value, notes, version, created_at, updated_at, change_seq)
+        SELECT @userId, @id, habit.id, @completionDate::timestamptz, coalesce(@localDate::date, {DayOfLocalTime}), @kind::text,
+            @value::double precision, @notes::text, 1, @now, @now, @changeSeq
         FROM habit
         ON CONFLICT (user_id, id) DO NOTHING
         RETURNING {Columns}
@@ -152,6 +182,8 @@ internal static class EntrySql
         WITH entry AS (
             UPDATE habit_entries SET
                 completion_date = CASE WHEN @setCompletionDate THEN @completionDate::timestamptz ELSE completion_date END,
+                local_date = CASE WHEN @setLocalDate THEN @localDate::date WHEN @setCompletionDate THEN {DayOfLocalTime} ELSE local_date END,
+                kind = CASE WHEN @setKind THEN @kind::text ELSE kind END,
                 value = CASE WHEN @setValue THEN @value::double precision ELSE value END,
                 notes = CASE WHEN @setNotes THEN @notes::text ELSE notes END,
                 version = version + 1, updated_at = @now, change_seq = @changeSeq

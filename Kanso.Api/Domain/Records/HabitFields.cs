@@ -32,6 +32,8 @@ internal record HabitFields
     [Clearable]
     public Optional<string> Unit { get; init; }
 
+    public Optional<string> Goal { get; init; }
+
     public Optional<string> FrequencyType { get; init; }
 
     public Optional<int[]> Weekdays { get; init; }
@@ -61,6 +63,10 @@ internal static partial class HabitRules
     public const string SpecificDays = "specific_days";
     public const string EveryInterval = "interval";
     public const string Weekly = "weekly";
+    public const string AtLeast = "at_least";
+    public const string AtMost = "at_most";
+
+    public static readonly string[] Goals = [AtLeast, AtMost];
 
     public static readonly string[] Types = [Boolean, Numeric, Timer];
 
@@ -99,6 +105,8 @@ internal sealed class HabitFieldsValidator : AbstractValidator<HabitFields>
         // Its minimum depends on the type (a boolean habit's target is forced to 1): see HabitValuesValidator.
         RuleFor(x => x.TargetValue).NotSentAsNull();
         RuleFor(x => x.Unit).WhenSent(v => StringRules.CodePoints(v) <= 20).WithMessage("'{PropertyName}' must be at most 20 characters.");
+        RuleFor(x => x.Goal).NotSentAsNull()
+            .WhenSent(v => HabitRules.Goals.Contains(v, StringComparer.Ordinal)).WithMessage("'{PropertyName}' must be at_least or at_most.");
         RuleFor(x => x.FrequencyType).NotSentAsNull()
             .WhenSent(v => HabitRules.Frequencies.Contains(v, StringComparer.Ordinal)).WithMessage("'{PropertyName}' must be daily, specific_days, interval or weekly.");
         RuleFor(x => x.Weekdays).NotSentAsNull()
@@ -130,7 +138,8 @@ internal sealed record HabitValues(
     string? ReminderTime,
     Instant StartDate,
     Instant? EndDate,
-    Instant? ArchivedAt)
+    Instant? ArchivedAt,
+    string Goal = HabitRules.AtLeast)
 {
     private static readonly HabitValuesValidator Validator = new();
 
@@ -138,11 +147,11 @@ internal sealed record HabitValues(
     public static HabitValues Defaults(Instant now) => new(
         Title: "", Description: null, Color: null, Icon: null, SortOrder: 0, Type: HabitRules.Boolean, TargetValue: 1, Unit: null,
         FrequencyType: HabitRules.Daily, Weekdays: null, Interval: null, TimesPerWeek: null, ReminderTime: null,
-        StartDate: WireFormat.TruncateToMicroseconds(now), EndDate: null, ArchivedAt: null);
+        StartDate: WireFormat.TruncateToMicroseconds(now), EndDate: null, ArchivedAt: null, Goal: HabitRules.AtLeast);
 
     public static HabitValues From(HabitRecord r) => new(
         r.Title, r.Description, r.Color, r.Icon, r.SortOrder, r.Type, r.TargetValue, r.Unit, r.FrequencyType,
-        r.Weekdays, r.Interval, r.TimesPerWeek, r.ReminderTime, r.StartDate, r.EndDate, r.ArchivedAt);
+        r.Weekdays, r.Interval, r.TimesPerWeek, r.ReminderTime, r.StartDate, r.EndDate, r.ArchivedAt, r.Goal);
 
     /// <summary>The body applied: absent = unchanged, null = cleared. The fields must have passed <see cref="HabitFieldsValidator"/>.</summary>
     public HabitValues Apply(HabitFields f) => new(
@@ -161,7 +170,8 @@ internal sealed record HabitValues(
         ReminderTime: f.ReminderTime.Patch(ReminderTime),
         StartDate: f.StartDate.PatchRequired(StartDate),
         EndDate: f.EndDate.PatchValue(EndDate),
-        ArchivedAt: f.ArchivedAt.PatchValue(ArchivedAt));
+        ArchivedAt: f.ArchivedAt.PatchValue(ArchivedAt),
+        Goal: f.Goal.PatchRequired(Goal));
 
     /// <summary>
     /// The stored form: a boolean habit's target is 1, weekdays are distinct and sorted, and only the
@@ -169,7 +179,7 @@ internal sealed record HabitValues(
     /// </summary>
     public HabitValues Normalize() => this with
     {
-        TargetValue = Type == HabitRules.Boolean ? 1 : TargetValue,
+        TargetValue = Type == HabitRules.Boolean ? (Goal == HabitRules.AtMost ? 0 : 1) : TargetValue,
         Weekdays = FrequencyType == HabitRules.SpecificDays ? Weekdays?.Distinct().Order().ToArray() : null,
         Interval = FrequencyType == HabitRules.EveryInterval ? Interval : null,
         TimesPerWeek = FrequencyType == HabitRules.Weekly ? TimesPerWeek : null,
@@ -189,8 +199,10 @@ internal sealed class HabitValuesValidator : AbstractValidator<HabitValues>
     public HabitValuesValidator()
     {
         RuleFor(x => x.Title).NotEmpty().WithMessage("'{PropertyName}' is required.");
-        RuleFor(x => x.TargetValue).Must(v => v >= 1 && double.IsFinite(v)).When(x => x.Type != HabitRules.Boolean)
+        RuleFor(x => x.TargetValue).Must(v => v >= 1 && double.IsFinite(v)).When(x => x.Type != HabitRules.Boolean && x.Goal != HabitRules.AtMost)
             .WithMessage("'{PropertyName}' must be at least 1 for a numeric or timer habit.");
+        RuleFor(x => x.TargetValue).Must(v => v >= 0 && double.IsFinite(v)).When(x => x.Type != HabitRules.Boolean && x.Goal == HabitRules.AtMost)
+            .WithMessage("'{PropertyName}' must be at least 0 for an at_most habit.");
         RuleFor(x => x.Weekdays).Must(w => w is { Length: > 0 }).When(x => x.FrequencyType == HabitRules.SpecificDays)
             .WithMessage("'{PropertyName}' needs at least one day when 'frequency_type' is specific_days.");
         RuleFor(x => x.Interval).NotNull().When(x => x.FrequencyType == HabitRules.EveryInterval)

@@ -23,6 +23,8 @@ internal sealed record HabitRecord : IStreakInput
 
     public string? Unit { get; init; }
 
+    public string Goal { get; init; } = HabitRules.AtLeast;
+
     public string FrequencyType { get; init; } = HabitRules.Daily;
 
     public short[]? Weekdays { get; init; }
@@ -77,6 +79,7 @@ internal sealed record HabitResponse(
     string Type,
     double TargetValue,
     string? Unit,
+    string Goal,
     string FrequencyType,
     int[]? Weekdays,
     int? Interval,
@@ -93,7 +96,7 @@ internal sealed record HabitResponse(
     Instant? DeletedAt)
 {
     public static HabitResponse From(HabitRecord r) => new(
-        r.Id, r.Title, r.Description, r.Color, r.Icon, r.SortOrder, r.Type, r.TargetValue, r.Unit, r.FrequencyType,
+        r.Id, r.Title, r.Description, r.Color, r.Icon, r.SortOrder, r.Type, r.TargetValue, r.Unit, r.Goal, r.FrequencyType,
         r.Weekdays?.Select(d => (int)d).ToArray(), r.Interval, r.TimesPerWeek, r.ReminderTime, r.StartDate, r.EndDate, r.ArchivedAt,
         r.CurrentStreak, r.LongestStreak, r.Version, r.CreatedAt, r.UpdatedAt, r.DeletedAt);
 }

@@ -154,6 +154,7 @@ internal static class HabitWrites
             startDate = v.StartDate,
             endDate = v.EndDate,
             archivedAt = v.ArchivedAt,
+            goal = v.Goal,
             changeSeq = change.Number,
             now = change.At,
         });
@@ -167,7 +168,7 @@ internal static class HabitSql
     public const string Columns = """
         id, title, description, color, icon, sort_order, type, target_value, unit, frequency_type, weekdays, "interval",
         times_per_week, reminder_time, start_date, end_date, archived_at, current_streak, longest_streak, version,
-        created_at, updated_at, deleted_at, change_seq
+        created_at, updated_at, deleted_at, change_seq, goal
         """;
 
     public const string Find = $"SELECT {Columns} FROM habits WHERE user_id = @userId AND id = @id";
@@ -176,11 +177,11 @@ internal static class HabitSql
     public const string Insert = $"""
         INSERT INTO habits (user_id, id, title, description, color, icon, sort_order, type, target_value, unit,
             frequency_type, weekdays, "interval", times_per_week, reminder_time, start_date, end_date, archived_at,
-            version, created_at, updated_at, change_seq)
+            version, created_at, updated_at, change_seq, goal)
         SELECT @userId, @id, @title::text, @description::text, @color::text, @icon::text, @sortOrder::integer, @type::text,
             @targetValue::double precision, @unit::text, @frequencyType::text, @weekdays::smallint[], @interval::integer,
             @timesPerWeek::integer, @reminderTime::text, @startDate::timestamptz, @endDate::timestamptz, @archivedAt::timestamptz,
-            1, @now, @now, @changeSeq
+            1, @now, @now, @changeSeq, @goal::text
         ON CONFLICT (user_id, id) DO NOTHING
         RETURNING {Columns}
         """;
@@ -191,11 +192,11 @@ internal static class HabitSql
             type = @type, target_value = @targetValue, unit = @unit, frequency_type = @frequencyType,
             weekdays = @weekdays::smallint[], "interval" = @interval::integer, times_per_week = @timesPerWeek::integer,
             reminder_time = @reminderTime, start_date = @startDate, end_date = @endDate::timestamptz,
-            archived_at = @archivedAt::timestamptz,
+            archived_at = @archivedAt::timestamptz, goal = @goal::text,
             version = version + 1, updated_at = @now, change_seq = @changeSeq,
             -- A new schedule or target changes what counts: the streaks need a recompute.
-            streak_dirty = streak_dirty OR (type, target_value, frequency_type, weekdays, "interval", times_per_week, start_date, end_date)
-                IS DISTINCT FROM (@type, @targetValue, @frequencyType, @weekdays::smallint[], @interval::integer, @timesPerWeek::integer, @startDate, @endDate::timestamptz)
+            streak_dirty = streak_dirty OR (type, target_value, frequency_type, weekdays, "interval", times_per_week, start_date, end_date, goal)
+                IS DISTINCT FROM (@type, @targetValue, @frequencyType, @weekdays::smallint[], @interval::integer, @timesPerWeek::integer, @startDate, @endDate::timestamptz, @goal::text)
         WHERE user_id = @userId AND id = @id AND version = @version AND deleted_at IS NULL
         RETURNING {Columns}, streak_dirty
         """;

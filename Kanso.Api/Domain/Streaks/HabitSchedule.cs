@@ -19,6 +19,8 @@ internal enum Frequency
 /// <param name="WeekdayMask">Bit n set = weekday n is scheduled (0 = Sunday), for <see cref="Frequency.SpecificDays"/>.</param>
 /// <param name="FirstDay">The local date of <c>start_date</c>; no day before it is scheduled.</param>
 /// <param name="LastDay">The local date of <c>end_date</c>, inclusive; none when the habit has no end.</param>
+/// <param name="Goal">At least <see cref="TargetValue"/> a day (default), or at most.</param>
+/// <param name="Off">Days that are not scheduled although the frequency falls on them (skips, time off).</param>
 internal sealed record HabitSchedule(
     Frequency Frequency,
     int WeekdayMask,
@@ -26,16 +28,21 @@ internal sealed record HabitSchedule(
     int TimesPerWeek,
     double TargetValue,
     LocalDate FirstDay,
-    LocalDate? LastDay)
+    LocalDate? LastDay,
+    HabitGoal Goal = HabitGoal.AtLeast,
+    DaysOff? Off = null)
 {
     // Summed decimal fractions fall a hair short in binary floating point (ten times 0.1 is
     // 0.9999999999999999), and a user who logged 0.1 ten times has reached a target of 1.
     private const double Tolerance = 1e-9;
 
     /// <summary>The schedule of a habits row, with its first and last day in <paramref name="zone"/>.</summary>
+    /// <param name="goal">The habits row's <c>goal</c>.</param>
+    /// <param name="dayStartMinutes">The user's day start: the first and last day are the local dates of the instants minus it.</param>
+    /// <param name="off">The habit's skipped and time-off days.</param>
     public static HabitSchedule FromRow(
         string frequencyType, short[]? weekdays, int? interval, int? timesPerWeek, double targetValue,
-        Instant startDate, Instant? endDate, DateTimeZone zone)
+        Instant startDate, Instant? endDate, DateTimeZone zone, string? goal = null, int dayStartMinutes = 0, DaysOff? off = null)
     {
         var frequency = frequencyType switch
         {
@@ -59,11 +66,27 @@ internal sealed record HabitSchedule(
             Math.Max(1, interval ?? 1),
             Math.Clamp(timesPerWeek ?? 1, 1, 7),
             targetValue,
-            LocalDays.DateOf(startDate, zone),
-            endDate is { } end ? LocalDays.DateOf(end, zone) : null);
+            LocalDays.DateOf(startDate, zone, dayStartMinutes),
+            endDate is { } end ? LocalDays.DateOf(end, zone, dayStartMinutes) : null,
+            goal == "at_most" ? HabitGoal.AtMost : HabitGoal.AtLeast,
+            off is { IsEmpty: false } ? off : null);
     }
 
+    public bool IsAtMost => Goal == HabitGoal.AtMost;
+
+    /// <summary>An <see cref="HabitGoal.AtLeast"/> day's total reaches the target.</summary>
     public bool IsCompleted(double total) => total >= TargetValue - Tolerance;
+
+    /// <summary>
+    /// Whether <paramref name="day"/> with this summed value is completed: it reaches the target, or
+    /// for <see cref="HabitGoal.AtMost"/>, the day is over (before <paramref name="today"/>) and stayed
+    /// within the limit (a day with nothing logged included).
+    /// </summary>
+    public bool IsCompletedOn(LocalDate day, double total, LocalDate today) =>
+        IsAtMost ? day < today && total <= TargetValue + Tolerance : IsCompleted(total);
+
+    /// <summary>A skipped day or a day of time off covering the habit: not scheduled.</summary>
+    public bool IsOff(LocalDate day) => Off is { } off && off.Contains(day);
 
     /// <summary>Between the first and the last day (no "today" bound: callers add that).</summary>
     public bool IsWithinHabit(LocalDate day) => day >= FirstDay && (LastDay is not { } last || day <= last);
@@ -86,14 +109,15 @@ internal sealed record HabitSchedule(
     /// The weekly quota of a <see cref="Frequency.Weekly"/> habit, the one rule the streaks and the
     /// stats share: of the Monday-to-Sunday week starting on <paramref name="monday"/>, the days that
     /// are the habit's (first to last day) and within [<paramref name="from"/>, <paramref name="to"/>]
-    /// are candidates, and min(times_per_week, candidates) of them are scheduled. A week is
+    /// are candidates unless they are off (skipped or time off), and min(times_per_week, candidates)
+    /// of them are scheduled (none: the week is not scheduled). A week is
     /// completed when that many of its candidate days are.
     /// </summary>
     public int WeeklyQuota(LocalDate monday, LocalDate from, LocalDate to)
     {
         var first = Max(Max(monday, from), FirstDay);
         var last = Min(Min(SundayOf(monday), to), LastDay ?? LocalDate.MaxIsoValue);
-        var candidates = last < first ? 0 : Period.DaysBetween(first, last) + 1;
+        var candidates = last < first ? 0 : Period.DaysBetween(first, last) + 1 - (Off?.CountIn(first, last) ?? 0);
         return Math.Min(TimesPerWeek, candidates);
     }
 

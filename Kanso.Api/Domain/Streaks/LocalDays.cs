@@ -35,6 +35,29 @@ internal static class LocalDays
 
     public static LocalDate Today(IClock clock, DateTimeZone zone) => clock.GetCurrentInstant().InZone(zone).Date;
 
+    /// <summary>Today for a user whose day begins <paramref name="dayStartMinutes"/> after local midnight.</summary>
+    public static LocalDate Today(IClock clock, DateTimeZone zone, int dayStartMinutes) => DateOf(clock.GetCurrentInstant(), zone, dayStartMinutes);
+
+    /// <summary>
+    /// The day <paramref name="instant"/> belongs to when the day begins <paramref name="dayStartMinutes"/>
+    /// after local midnight: the local date of the local time minus the day start (with 03:00, 01:30
+    /// belongs to the day before).
+    /// </summary>
+    public static LocalDate DateOf(Instant instant, DateTimeZone zone, int dayStartMinutes)
+    {
+        var date = DateOf(instant, zone);
+        if (dayStartMinutes <= 0 || date == LocalDate.MaxIsoValue)
+        {
+            return date;
+        }
+
+        return instant.InZone(zone).LocalDateTime.PlusMinutes(-dayStartMinutes).Date;
+    }
+
+    /// <summary>The first instant of <paramref name="date"/> for a day that begins <paramref name="dayStartMinutes"/> after local midnight.</summary>
+    public static Instant StartOf(DateTimeZone zone, LocalDate date, int dayStartMinutes) =>
+        dayStartMinutes <= 0 ? StartOf(zone, date) : zone.AtLeniently(date.AtMidnight().PlusMinutes(dayStartMinutes)).ToInstant();
+
     /// <summary>
     /// The local date of <paramref name="instant"/> in <paramref name="zone"/>. In the last hours of
     /// year 9999 (UTC) a zone ahead of UTC is already in year 10000, past the last date NodaTime holds

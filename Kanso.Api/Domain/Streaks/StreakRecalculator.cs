@@ -107,9 +107,9 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
 
-        var timezone = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+        var user = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
             skipLocked ? StreakSql.TryLockUser : StreakSql.LockUser, new { userId }, tx, cancellationToken: ct));
-        if (timezone is null)
+        if (user is null)
         {
             return false;
         }
@@ -126,15 +126,24 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
 
         var entries = await connection.QueryAsync<EntryRow>(new CommandDefinition(
             StreakSql.LiveEntriesOfHabits, new { userId, habitIds = habits.Select(h => h.Id).ToArray() }, tx, cancellationToken: ct));
+        var timeOff = (await connection.QueryAsync<TimeOffRow>(new CommandDefinition(
+            StreakSql.LiveTimeOff, new { userId }, tx, cancellationToken: ct))).AsList();
 
-        var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(timezone) ?? DateTimeZone.Utc;
-        var today = now.InZone(zone).Date;
+        // Entries count on their stored local date; the zone and the day start only decide today.
+        var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(user.Timezone) ?? DateTimeZone.Utc;
+        var today = LocalDays.DateOf(now, zone, user.DayStartMinutes);
         var totals = new Dictionary<Guid, Dictionary<LocalDate, double>>();
+        var skipped = new Dictionary<Guid, List<LocalDate>>();
         foreach (var entry in entries)
         {
+            if (entry.Kind == "skip")
+            {
+                (skipped.TryGetValue(entry.HabitId, out var s) ? s : skipped[entry.HabitId] = []).Add(entry.LocalDate);
+                continue;
+            }
+
             var days = totals.TryGetValue(entry.HabitId, out var d) ? d : totals[entry.HabitId] = [];
-            var day = LocalDays.DateOf(entry.CompletionDate, zone);
-            days[day] = days.GetValueOrDefault(day) + entry.Value;
+            days[entry.LocalDate] = days.GetValueOrDefault(entry.LocalDate) + entry.Value;
         }
 
         var changed = new List<StoredStreak>();
@@ -148,7 +157,12 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
                 continue;
             }
 
-            var schedule = HabitSchedule.FromRow(habit.FrequencyType, habit.Weekdays, habit.Interval, habit.TimesPerWeek, habit.TargetValue, habit.StartDate, habit.EndDate, zone);
+            var off = new DaysOff(
+                skipped.GetValueOrDefault(habit.Id) ?? [],
+                timeOff.Where(t => t.HabitIds is null || t.HabitIds.Contains(habit.Id)).Select(t => (t.StartDate, t.EndDate)));
+            var schedule = HabitSchedule.FromRow(
+                habit.FrequencyType, habit.Weekdays, habit.Interval, habit.TimesPerWeek, habit.TargetValue, habit.StartDate, habit.EndDate, zone,
+                habit.Goal, user.DayStartMinutes, off);
             var days = totals.GetValueOrDefault(habit.Id) ?? [];
             var result = StreakCalculator.Compute(schedule, days, today);
 
@@ -156,7 +170,9 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
             // range; and nothing once the habit's last day is behind us. Otherwise the next
             // recompute is at the start of the user's next local day.
             var mayChange = (result.Current > 0 || days.Keys.Any(d => d > today)) && !(schedule.LastDay is { } last && last < today);
-            Instant? dueAt = mayChange ? LocalDays.StartOf(zone, today.PlusDays(1)) : null;
+            // An at_most day completes when it is over, so a passing day can also start or extend a run.
+            mayChange |= schedule.IsAtMost && !(schedule.LastDay is { } end && end < today);
+            Instant? dueAt = mayChange ? LocalDays.StartOf(zone, today.PlusDays(1), user.DayStartMinutes) : null;
             var stored = new StoredStreak(habit.Id, result.Current, result.Longest, dueAt);
             (result.Current == habit.CurrentStreak && result.Longest == habit.LongestStreak ? unchanged : changed).Add(stored);
         }
@@ -186,6 +202,22 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
         return true;
     }
 
+    private sealed class UserRow
+    {
+        public string Timezone { get; set; } = "UTC";
+
+        public int DayStartMinutes { get; set; }
+    }
+
+    private sealed class TimeOffRow
+    {
+        public LocalDate StartDate { get; set; }
+
+        public LocalDate EndDate { get; set; }
+
+        public Guid[]? HabitIds { get; set; }
+    }
+
     private sealed record StoredStreak(Guid HabitId, int Current, int Longest, Instant? DueAt);
 
     private sealed class HabitRow
@@ -202,6 +234,8 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
 
         public double TargetValue { get; set; }
 
+        public string Goal { get; set; } = "at_least";
+
         public Instant StartDate { get; set; }
 
         public Instant? EndDate { get; set; }
@@ -217,7 +251,9 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
     {
         public Guid HabitId { get; set; }
 
-        public Instant CompletionDate { get; set; }
+        public LocalDate LocalDate { get; set; }
+
+        public string Kind { get; set; } = "done";
 
         public double Value { get; set; }
     }
@@ -226,12 +262,14 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
 internal static class StreakSql
 {
     // The lock the user's writers take (ChangeSequence's UPDATE of the same row), taken first.
-    public const string LockUser = "SELECT timezone FROM users WHERE id = @userId FOR NO KEY UPDATE";
+    public const string LockUser = "SELECT timezone, day_start_minutes FROM users WHERE id = @userId FOR NO KEY UPDATE";
 
-    public const string TryLockUser = "SELECT timezone FROM users WHERE id = @userId FOR NO KEY UPDATE SKIP LOCKED";
+    public const string TryLockUser = "SELECT timezone, day_start_minutes FROM users WHERE id = @userId FOR NO KEY UPDATE SKIP LOCKED";
+
+    public const string LiveTimeOff = "SELECT start_date, end_date, habit_ids FROM time_off WHERE user_id = @userId AND deleted_at IS NULL";
 
     private const string HabitColumns = """
-        SELECT id, frequency_type, weekdays, "interval", times_per_week, target_value, start_date, end_date,
+        SELECT id, frequency_type, weekdays, "interval", times_per_week, target_value, goal, start_date, end_date,
                deleted_at, current_streak, longest_streak
         FROM habits
         """;
@@ -250,7 +288,7 @@ internal static class StreakSql
         """;
 
     public const string LiveEntriesOfHabits = """
-        SELECT habit_id, completion_date, value
+        SELECT habit_id, local_date, kind, value
         FROM habit_entries
         WHERE user_id = @userId AND habit_id = ANY(@habitIds) AND deleted_at IS NULL
         """;

@@ -12,6 +12,9 @@ internal enum ChangeKind : byte
 
     /// <summary>Every row of the change number (the usual case).</summary>
     All = 2,
+
+    /// <summary>Time off, after entries within a change number.</summary>
+    TimeOff = 3,
 }
 
 /// <summary>
@@ -60,6 +63,14 @@ internal readonly record struct SyncCursor(long Seq, ChangeKind After, Guid Id, 
     {
         ChangeKind.Habit => (Seq, Guid.Empty),
         ChangeKind.Entry => Successor(Seq, Id),
+        _ => (Seq + 1, Guid.Empty),
+    };
+
+    /// <summary>The first (change_seq, id) of time off not yet served, inclusive (after habits and entries within a change number).</summary>
+    public (long Seq, Guid Id) TimeOffFrom => After switch
+    {
+        ChangeKind.Habit or ChangeKind.Entry => (Seq, Guid.Empty),
+        ChangeKind.TimeOff => Successor(Seq, Id),
         _ => (Seq + 1, Guid.Empty),
     };
 
@@ -128,7 +139,7 @@ internal readonly record struct SyncCursor(long Seq, ChangeKind After, Guid Id, 
         }
 
         var floor = (flags & HasFloor) != 0 ? BinaryPrimitives.ReadInt64BigEndian(bytes[at..]) : 0;
-        if (seq is < 0 or long.MaxValue || ((flags & HasRow) != 0 && after is not (ChangeKind.Habit or ChangeKind.Entry)) || ((flags & HasFloor) != 0 && floor <= seq))
+        if (seq is < 0 or long.MaxValue || ((flags & HasRow) != 0 && after is not (ChangeKind.Habit or ChangeKind.Entry or ChangeKind.TimeOff)) || ((flags & HasFloor) != 0 && floor <= seq))
         {
             return false;
         }

@@ -17,8 +17,8 @@ internal sealed class SyncPurgeWorker(SyncPurger purger, IOptions<SyncOptions> o
                     var purged = await purger.PurgeAsync(stoppingToken);
                     if (purged.Total > 0)
                     {
-                        logger.LogInformation("Sync purge removed {Entries} entry and {Habits} habit tombstones and {Mutations} processed mutations",
-                            purged.Entries, purged.Habits, purged.Mutations);
+                        logger.LogInformation("Sync purge removed {Entries} entry, {Habits} habit and {TimeOff} time off tombstones and {Mutations} processed mutations",
+                            purged.Entries, purged.Habits, purged.TimeOff, purged.Mutations);
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

@@ -7,9 +7,9 @@ using Npgsql;
 namespace Kanso.Api.Domain.Sync;
 
 /// <summary>What one purge removed.</summary>
-internal readonly record struct PurgeCounts(int Entries, int Habits, int Mutations)
+internal readonly record struct PurgeCounts(int Entries, int Habits, int Mutations, int TimeOff = 0)
 {
-    public int Total => Entries + Habits + Mutations;
+    public int Total => Entries + Habits + Mutations + TimeOff;
 }
 
 /// <summary>
@@ -36,8 +36,9 @@ internal sealed class SyncPurger(NpgsqlDataSource db, IClock clock, IOptions<Syn
         var tombstoneCutoff = now - Duration.FromTimeSpan(settings.TombstoneRetention);
         var entries = await PurgeTombstonesAsync(SyncPurgeSql.OldEntryTombstones, SyncPurgeSql.DeleteEntryTombstones, tombstoneCutoff, settings.PurgeBatchSize, ct);
         var habits = await PurgeTombstonesAsync(SyncPurgeSql.OldHabitTombstones, SyncPurgeSql.DeleteHabitTombstones, tombstoneCutoff, settings.PurgeBatchSize, ct);
+        var timeOff = await PurgeTombstonesAsync(SyncPurgeSql.OldTimeOffTombstones, SyncPurgeSql.DeleteTimeOffTombstones, tombstoneCutoff, settings.PurgeBatchSize, ct);
         var mutations = await PurgeMutationsAsync(now - Duration.FromTimeSpan(settings.MutationRetention), settings.PurgeBatchSize, ct);
-        var counts = new PurgeCounts(entries, habits, mutations);
+        var counts = new PurgeCounts(entries, habits, mutations, timeOff);
         metrics.Purged(counts.Total);
         activity?.SetTag("kanso.purge.rows", counts.Total);
         return counts;
@@ -96,6 +97,8 @@ internal static class SyncPurgeSql
 
     public const string OldHabitTombstones = "SELECT user_id, id FROM habits WHERE deleted_at < @cutoff ORDER BY deleted_at LIMIT @limit";
 
+    public const string OldTimeOffTombstones = "SELECT user_id, id FROM time_off WHERE deleted_at < @cutoff ORDER BY deleted_at LIMIT @limit";
+
     // GREATEST ignores NULLs, so an empty delete leaves the horizon as it was.
     private const string RaiseHorizon = """
         UPDATE users SET
@@ -116,6 +119,14 @@ internal static class SyncPurgeSql
     public const string DeleteHabitTombstones = $"""
         WITH gone AS (
             DELETE FROM habits WHERE user_id = @userId AND id = ANY(@ids) AND deleted_at < @cutoff
+            RETURNING change_seq, updated_at
+        )
+        {RaiseHorizon}
+        """;
+
+    public const string DeleteTimeOffTombstones = $"""
+        WITH gone AS (
+            DELETE FROM time_off WHERE user_id = @userId AND id = ANY(@ids) AND deleted_at < @cutoff
             RETURNING change_seq, updated_at
         )
         {RaiseHorizon}

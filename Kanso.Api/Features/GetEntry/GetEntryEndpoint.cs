@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,11 +21,12 @@ internal static class GetEntryEndpoint
         return group;
     }
 
-    private static async Task<Results<Ok<EntryResponse>, ProblemHttpResult>> HandleAsync(Guid id, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct)
+    private static async Task<Results<Ok<EntryResponse>, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         var entry = await connection.QuerySingleOrDefaultAsync<EntryRecord>(new CommandDefinition(GetEntrySql.LiveEntry, new { userId = principal.GetUserId(), id }, cancellationToken: ct));
-        return entry is null ? Problems.NotFound("entry not found") : TypedResults.Ok(EntryResponse.From(entry));
+        // Before protocol 2 a skip is a tombstone, and tombstones are not found.
+        return entry is null || (entry.IsSkip && ClientProtocol.Of(http) < 2) ? Problems.NotFound("entry not found") : TypedResults.Ok(EntryResponse.From(entry));
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Json;
@@ -29,7 +30,7 @@ internal static class ListEntriesEndpoint
 
     private static async Task<Results<Ok<EntryResponse[]>, ProblemHttpResult>> HandleAsync(
         [FromQuery(Name = "habit_id")] string? habitId, [FromQuery] string? from, [FromQuery] string? to,
-        ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, CancellationToken ct)
+        HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(habitId))
         {
@@ -67,7 +68,9 @@ internal static class ListEntriesEndpoint
 
         var entries = await connection.QueryAsync<EntryRecord>(new CommandDefinition(
             ListEntriesSql.LiveEntries, new { userId, habitId = habit, from = start, to = end }, cancellationToken: ct));
-        return TypedResults.Ok(entries.Select(EntryResponse.From).ToArray());
+        // Before protocol 2 a skip is a tombstone: not a live entry.
+        var protocol = ClientProtocol.Of(http);
+        return TypedResults.Ok(entries.Where(e => protocol >= 2 || !e.IsSkip).Select(e => EntryResponse.From(e)).ToArray());
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using System.Text.Json.Serialization;
 using Kanso.Api.Domain;
 using Kanso.Api.Domain.Records;
 using Kanso.Api.Domain.Sync;
@@ -43,7 +44,7 @@ internal static class PullChangesEndpoint
     }
 
     private static async Task<Results<Ok<PullChangesResponse>, ProblemHttpResult>> HandleAsync(
-        [FromQuery] string? cursor, [FromQuery] string? limit, ClaimsPrincipal principal, NpgsqlDataSource db, KansoMetrics metrics, CancellationToken ct)
+        [FromQuery] string? cursor, [FromQuery] string? limit, HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, KansoMetrics metrics, CancellationToken ct)
     {
         var take = DefaultLimit;
         if (!string.IsNullOrEmpty(limit)
@@ -63,7 +64,8 @@ internal static class PullChangesEndpoint
         }
 
         await using var connection = await db.OpenConnectionAsync(ct);
-        await using var command = PullChangesSql.Command(connection, userId, from, initial, take);
+        var protocol = ClientProtocol.Of(http);
+        await using var command = PullChangesSql.Command(connection, userId, from, initial, take, protocol);
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
@@ -73,6 +75,10 @@ internal static class PullChangesEndpoint
         // The user's row comes first, read in the same snapshot as the records.
         var userSeq = reader.GetInt64(PullChangesSql.UserSeq);
         var purgedSeq = reader.GetInt64(PullChangesSql.PurgedSeq);
+
+        // Protocol 2: the settings when they changed after the cursor (always on an initial pull), and time off.
+        var settings = protocol >= 2 && (initial || reader.GetInt64(PullChangesSql.SettingsSeq) > from.Seq) ? PullChangesSql.ReadSettings(reader) : null;
+        var timeOff = protocol >= 2 ? new List<TimeOffResponse>() : null;
         if (!initial && (from.Horizon < purgedSeq || from.Horizon > userSeq))
         {
             // Behind the purge: a deletion may be gone. Ahead of the account: not a position this data ever had (e.g. a restored backup).
@@ -88,12 +94,12 @@ internal static class PullChangesEndpoint
         {
             var kind = (ChangeKind)reader.GetInt32(PullChangesSql.Kind);
             var seq = reader.GetInt64(PullChangesSql.Seq);
-            if (habits.Count + entries.Count == take)
+            if (habits.Count + entries.Count + (timeOff?.Count ?? 0) == take)
             {
                 // One row more than the page: there is more, and the page ends either at the end of a
                 // change number or inside one.
-                metrics.Pulled(habits.Count + entries.Count);
-                return TypedResults.Ok(new PullChangesResponse(habits, entries, Next(last, seq).Encode(userId), true));
+                metrics.Pulled(habits.Count + entries.Count + (timeOff?.Count ?? 0));
+                return TypedResults.Ok(new PullChangesResponse(habits, entries, Next(last, seq).Encode(userId), true, timeOff, settings));
             }
 
             var id = reader.GetGuid(PullChangesSql.Id);
@@ -102,15 +108,19 @@ internal static class PullChangesEndpoint
             {
                 habits.Add(PullChangesSql.ReadHabit(reader, id));
             }
+            else if (kind == ChangeKind.TimeOff)
+            {
+                timeOff?.Add(PullChangesSql.ReadTimeOff(reader, id));
+            }
             else
             {
-                entries.Add(PullChangesSql.ReadEntry(reader, id));
+                entries.Add(EntryResponse.From(PullChangesSql.ReadEntry(reader, id), protocol));
             }
         }
 
         // The backlog is empty: every change up to the account's position in this snapshot has been served.
-        metrics.Pulled(habits.Count + entries.Count);
-        return TypedResults.Ok(new PullChangesResponse(habits, entries, SyncCursor.At(Math.Max(userSeq, last.Seq)).Encode(userId), false));
+        metrics.Pulled(habits.Count + entries.Count + (timeOff?.Count ?? 0));
+        return TypedResults.Ok(new PullChangesResponse(habits, entries, SyncCursor.At(Math.Max(userSeq, last.Seq)).Encode(userId), false, timeOff, settings));
 
         SyncCursor Next((long Seq, ChangeKind Kind, Guid Id) served, long nextSeq)
         {
@@ -124,7 +134,14 @@ internal static class PullChangesEndpoint
 }
 
 /// <summary>A page of changes: habits and entries in change order, the cursor to pull from next, and whether more is waiting.</summary>
-internal sealed record PullChangesResponse(List<HabitResponse> Habits, List<EntryResponse> Entries, string Cursor, bool HasMore);
+/// <remarks><c>time_off</c> and <c>settings</c> are for protocol 2 clients only (absent otherwise); <c>settings</c> only when they changed.</remarks>
+internal sealed record PullChangesResponse(
+    List<HabitResponse> Habits,
+    List<EntryResponse> Entries,
+    string Cursor,
+    bool HasMore,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<TimeOffResponse>? TimeOff = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SettingsResponse? Settings = null);
 
 /// <summary>
 /// One statement, so the user's row (position and purge horizon) and the records come from one
@@ -146,6 +163,17 @@ internal static class PullChangesSql
     private const int DeletedAt = 8;
     private const int Title = 9;
     private const int HabitId = 27;
+    private const int Goal = 31;
+    private const int LocalDate = 32;
+    private const int EntryKind = 33;
+    private const int OffStart = 34;
+    private const int OffEnd = 35;
+    private const int OffHabits = 36;
+    private const int OffNote = 37;
+    public const int SettingsSeq = 38;
+    private const int SettingsZone = 39;
+    private const int SettingsDayStart = 40;
+    private const int SettingsVersion = 41;
 
     // The first branch fixes the column types (a UNION resolves them left to right); the user's row sorts first.
     public const string Changes = """
@@ -156,13 +184,17 @@ internal static class PullChangesSql
             NULL::smallint[] AS weekdays, NULL::integer AS "interval", NULL::integer AS times_per_week, NULL::text AS reminder_time,
             NULL::timestamptz AS start_date, NULL::timestamptz AS end_date, NULL::timestamptz AS archived_at,
             NULL::integer AS current_streak, NULL::integer AS longest_streak,
-            NULL::uuid AS habit_id, NULL::timestamptz AS completion_date, NULL::double precision AS value, NULL::text AS notes
+            NULL::uuid AS habit_id, NULL::timestamptz AS completion_date, NULL::double precision AS value, NULL::text AS notes,
+            NULL::text AS goal, NULL::date AS local_date, NULL::text AS kind,
+            NULL::date AS off_start, NULL::date AS off_end, NULL::uuid[] AS habit_ids, NULL::text AS note,
+            settings_seq, timezone, day_start_minutes::integer, settings_version
         FROM users WHERE id = @userId
         UNION ALL
         (SELECT 0, change_seq, id, NULL, NULL, version, created_at, updated_at, deleted_at,
             title, description, color, icon, sort_order, type, target_value, unit, frequency_type,
             weekdays, "interval", times_per_week, reminder_time, start_date, end_date, archived_at, current_streak, longest_streak,
-            NULL, NULL, NULL, NULL
+            NULL, NULL, NULL, NULL,
+            goal, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM habits
         WHERE user_id = @userId AND (change_seq, id) >= (@habitSeq, @habitId) AND (deleted_at IS NULL OR change_seq > @floor)
         ORDER BY change_seq, id
@@ -170,9 +202,21 @@ internal static class PullChangesSql
         UNION ALL
         (SELECT 1, change_seq, id, NULL, NULL, version, created_at, updated_at, deleted_at,
             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-            habit_id, completion_date, value, notes
+            habit_id, completion_date, value, notes,
+            NULL, local_date, kind, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM habit_entries
-        WHERE user_id = @userId AND (change_seq, id) >= (@entrySeq, @entryId) AND (deleted_at IS NULL OR change_seq > @floor)
+        -- Before protocol 2 a skip is a tombstone: an initial pull leaves it out like the others.
+        WHERE user_id = @userId AND (change_seq, id) >= (@entrySeq, @entryId)
+          AND ((deleted_at IS NULL AND (@protocol >= 2 OR kind = 'done')) OR change_seq > @floor)
+        ORDER BY change_seq, id
+        LIMIT @take)
+        UNION ALL
+        (SELECT 3, change_seq, id, NULL, NULL, version, created_at, updated_at, deleted_at,
+            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+            NULL, NULL, NULL, NULL,
+            NULL, NULL, NULL, start_date, end_date, habit_ids, note, NULL, NULL, NULL, NULL
+        FROM time_off
+        WHERE @protocol >= 2 AND user_id = @userId AND (change_seq, id) >= (@offSeq, @offId) AND (deleted_at IS NULL OR change_seq > @floor)
         ORDER BY change_seq, id
         LIMIT @take)
         ORDER BY sync_seq, sync_kind, sync_id
@@ -184,10 +228,11 @@ internal static class PullChangesSql
     /// + 1 records are asked for, the extra one telling whether more remain. Without a cursor
     /// (<paramref name="initial"/>) tombstones are left out: the floor is above every change number.
     /// </summary>
-    public static NpgsqlCommand Command(NpgsqlConnection connection, Guid userId, SyncCursor from, bool initial, int take)
+    public static NpgsqlCommand Command(NpgsqlConnection connection, Guid userId, SyncCursor from, bool initial, int take, int protocol = 1)
     {
         var (habitSeq, habitId) = from.HabitsFrom;
         var (entrySeq, entryId) = from.EntriesFrom;
+        var (offSeq, offId) = from.TimeOffFrom;
         var command = new NpgsqlCommand(Changes, connection);
         command.Parameters.Add(new NpgsqlParameter<Guid>("userId", NpgsqlDbType.Uuid) { TypedValue = userId });
         command.Parameters.Add(new NpgsqlParameter<long>("habitSeq", NpgsqlDbType.Bigint) { TypedValue = habitSeq });
@@ -196,6 +241,9 @@ internal static class PullChangesSql
         command.Parameters.Add(new NpgsqlParameter<Guid>("entryId", NpgsqlDbType.Uuid) { TypedValue = entryId });
         command.Parameters.Add(new NpgsqlParameter<long>("floor", NpgsqlDbType.Bigint) { TypedValue = initial ? long.MaxValue : from.Floor });
         command.Parameters.Add(new NpgsqlParameter<int>("take", NpgsqlDbType.Integer) { TypedValue = take + 1 });
+        command.Parameters.Add(new NpgsqlParameter<long>("offSeq", NpgsqlDbType.Bigint) { TypedValue = offSeq });
+        command.Parameters.Add(new NpgsqlParameter<Guid>("offId", NpgsqlDbType.Uuid) { TypedValue = offId });
+        command.Parameters.Add(new NpgsqlParameter<int>("protocol", NpgsqlDbType.Integer) { TypedValue = protocol });
         return command;
     }
 
@@ -209,6 +257,7 @@ internal static class PullChangesSql
         r.GetString(Title + 5),
         r.GetDouble(Title + 6),
         NullableString(r, Title + 7),
+        r.GetString(Goal),
         r.GetString(Title + 8),
         r.IsDBNull(Title + 9) ? null : r.GetFieldValue<int[]>(Title + 9),
         r.IsDBNull(Title + 10) ? null : r.GetInt32(Title + 10),
@@ -224,16 +273,35 @@ internal static class PullChangesSql
         r.GetFieldValue<Instant>(UpdatedAt),
         NullableInstant(r, DeletedAt));
 
-    public static EntryResponse ReadEntry(NpgsqlDataReader r, Guid id) => new(
+    public static EntryRecord ReadEntry(NpgsqlDataReader r, Guid id) => new()
+    {
+        Id = id,
+        HabitId = r.GetGuid(HabitId),
+        CompletionDate = r.GetFieldValue<Instant>(HabitId + 1),
+        LocalDate = r.GetFieldValue<LocalDate>(LocalDate),
+        Kind = r.GetString(EntryKind),
+        Value = r.GetDouble(HabitId + 2),
+        Notes = NullableString(r, HabitId + 3),
+        Version = r.GetInt32(Version),
+        CreatedAt = r.GetFieldValue<Instant>(CreatedAt),
+        UpdatedAt = r.GetFieldValue<Instant>(UpdatedAt),
+        DeletedAt = NullableInstant(r, DeletedAt),
+    };
+
+    public static TimeOffResponse ReadTimeOff(NpgsqlDataReader r, Guid id) => new(
         id,
-        r.GetGuid(HabitId),
-        r.GetFieldValue<Instant>(HabitId + 1),
-        r.GetDouble(HabitId + 2),
-        NullableString(r, HabitId + 3),
+        r.GetFieldValue<LocalDate>(OffStart),
+        r.GetFieldValue<LocalDate>(OffEnd),
+        r.IsDBNull(OffHabits) ? null : r.GetFieldValue<Guid[]>(OffHabits),
+        NullableString(r, OffNote),
         r.GetInt32(Version),
         r.GetFieldValue<Instant>(CreatedAt),
         r.GetFieldValue<Instant>(UpdatedAt),
         NullableInstant(r, DeletedAt));
+
+    /// <summary>The settings from the user's row (the first row).</summary>
+    public static SettingsResponse ReadSettings(NpgsqlDataReader r) =>
+        new(r.GetString(SettingsZone), SettingsRules.FormatDayStart(r.GetInt32(SettingsDayStart)), r.GetInt32(SettingsVersion));
 
     private static string? NullableString(NpgsqlDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
 

@@ -6,6 +6,7 @@ using NodaTime;
 using Npgsql;
 using EntryResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.EntryRecord>;
 using HabitResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.HabitRecord>;
+using TimeOffResult = Kanso.Api.Domain.Records.WriteResult<Kanso.Api.Domain.Records.TimeOffRecord>;
 
 namespace Kanso.Api.Features.PushChanges;
 
@@ -34,6 +35,13 @@ internal sealed class PushChangesBatch(
 
     /// <summary>Indexes of the mutations answered from their stored first result (retries).</summary>
     public HashSet<int> Replayed { get; } = [];
+    /// <summary>The request's zone, for the local_date of entries that send none.</summary>
+    public DateTimeZone Zone { get; init; } = DateTimeZone.Utc;
+
+    /// <summary>The client's protocol: before 2, a skip entry in a result is a tombstone.</summary>
+    public int Protocol { get; init; } = 1;
+
+    private readonly List<Guid> _timeOffHabits = [];
 
     /// <returns>One result per mutation, in order; null when the user no longer exists.</returns>
     public async Task<PushResult[]?> RunAsync(IReadOnlyList<PushMutation> mutations)
@@ -137,6 +145,8 @@ internal sealed class PushChangesBatch(
             {
                 StreakHabits.Add(habitId);
             }
+
+            StreakHabits.UnionWith(_timeOffHabits);
         }
         else
         {
@@ -149,6 +159,7 @@ internal sealed class PushChangesBatch(
     private async Task<Outcome> WriteAsync(PushMutation m)
     {
         var id = m.MutationId;
+        _timeOffHabits.Clear();
         switch (m.Op)
         {
             case PushOp.UpsertHabit:
@@ -160,9 +171,16 @@ internal sealed class PushChangesBatch(
                 return FromHabit(id, await HabitWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
             case PushOp.UpsertEntry:
                 var entry = m.IsCreate
-                    ? await EntryWrites.CreateAsync(connection, transaction, userId, m.Id, m.Entry!.HabitId!.Value, m.Entry, ct)
-                    : await EntryWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.Entry!, ct);
+                    ? await EntryWrites.CreateAsync(connection, transaction, userId, m.Id, m.Entry!.HabitId!.Value, m.Entry, ct, Zone)
+                    : await EntryWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.Entry!, ct, Zone);
                 return FromEntry(id, entry);
+            case PushOp.UpsertTimeOff:
+                var timeOff = m.IsCreate
+                    ? await TimeOffWrites.CreateAsync(connection, transaction, userId, m.Id, m.TimeOff!, ct)
+                    : await TimeOffWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.TimeOff!, ct);
+                return FromTimeOff(id, timeOff);
+            case PushOp.DeleteTimeOff:
+                return FromTimeOff(id, await TimeOffWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
             default:
                 return FromEntry(id, await EntryWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
         }
@@ -179,16 +197,39 @@ internal sealed class PushChangesBatch(
         _ => new(PushResult.NotFound(id), null, null),
     };
 
-    private static Outcome FromEntry(string? id, EntryResult result) => result switch
+    private Outcome FromEntry(string? id, EntryResult result) => result switch
     {
-        EntryResult.Created { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), r.ChangeSeq, result.StreakHabitId),
-        EntryResult.Applied { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), r.ChangeSeq, result.StreakHabitId),
-        EntryResult.Existing { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), null, null),
-        EntryResult.AlreadyDeleted { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r)), null, null),
-        EntryResult.Conflict { Current: var r } => new(PushResult.Conflict(id, EntryResponse.From(r)), null, null),
+        EntryResult.Created { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r, Protocol)), r.ChangeSeq, result.StreakHabitId),
+        EntryResult.Applied { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r, Protocol)), r.ChangeSeq, result.StreakHabitId),
+        EntryResult.Existing { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r, Protocol)), null, null),
+        EntryResult.AlreadyDeleted { Record: var r } => new(PushResult.Applied(id, EntryResponse.From(r, Protocol)), null, null),
+        EntryResult.Conflict { Current: var r } => new(PushResult.Conflict(id, EntryResponse.From(r, Protocol)), null, null),
         EntryResult.Invalid invalid => new(PushResult.Rejected(id, invalid.Errors), null, null),
         _ => new(PushResult.NotFound(id), null, null),
     };
+
+    private Outcome FromTimeOff(string? id, TimeOffResult result)
+    {
+        switch (result)
+        {
+            case TimeOffResult.Created { Record: var r }:
+                _timeOffHabits.AddRange(r.DirtyHabits);
+                return new(PushResult.Applied(id, TimeOffResponse.From(r)), r.ChangeSeq, null);
+            case TimeOffResult.Applied { Record: var r }:
+                _timeOffHabits.AddRange(r.DirtyHabits);
+                return new(PushResult.Applied(id, TimeOffResponse.From(r)), r.ChangeSeq, null);
+            case TimeOffResult.Existing { Record: var r }:
+                return new(PushResult.Applied(id, TimeOffResponse.From(r)), null, null);
+            case TimeOffResult.AlreadyDeleted { Record: var r }:
+                return new(PushResult.Applied(id, TimeOffResponse.From(r)), null, null);
+            case TimeOffResult.Conflict { Current: var r }:
+                return new(PushResult.Conflict(id, TimeOffResponse.From(r)), null, null);
+            case TimeOffResult.Invalid invalid:
+                return new(PushResult.Rejected(id, invalid.Errors), null, null);
+            default:
+                return new(PushResult.NotFound(id), null, null);
+        }
+    }
 
     private Task ExecuteAsync(string sql) => connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction, cancellationToken: ct));
 

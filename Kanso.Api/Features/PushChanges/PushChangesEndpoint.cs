@@ -5,6 +5,7 @@ using Kanso.Api.Domain.Streaks;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
+using Kanso.Api.Infrastructure.Time;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using NodaTime;
@@ -40,7 +41,7 @@ internal static class PushChangesEndpoint
     }
 
     private static async Task<Results<Ok<PushChangesResponse>, ProblemHttpResult>> HandleAsync(
-        PushChangesRequest request, ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, StreakQueue streaks, KansoMetrics metrics, IOptions<JsonOptions> json, CancellationToken ct)
+        PushChangesRequest request, HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, StreakQueue streaks, KansoMetrics metrics, IOptions<JsonOptions> json, CancellationToken ct)
     {
         if (request.Mutations is not { ValueKind: JsonValueKind.Array } list || list.GetArrayLength() > MaxMutations)
         {
@@ -48,12 +49,17 @@ internal static class PushChangesEndpoint
         }
 
         var options = json.Value.SerializerOptions;
-        var mutations = list.EnumerateArray().Select(m => PushMutation.Parse(m, options)).ToList();
+        var protocol = ClientProtocol.Of(http);
+        var mutations = list.EnumerateArray().Select(m => PushMutation.Parse(m, options, protocol)).ToList();
         var userId = principal.GetUserId();
 
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var batch = new PushChangesBatch(connection, transaction, userId, clock.GetCurrentInstant(), options, ct);
+        var batch = new PushChangesBatch(connection, transaction, userId, clock.GetCurrentInstant(), options, ct)
+        {
+            Zone = http.GetZone(),
+            Protocol = protocol,
+        };
         if (await batch.RunAsync(mutations) is not { } results)
         {
             return Problems.NotFound("user not found");

@@ -13,6 +13,8 @@ internal enum PushOp
     DeleteHabit,
     UpsertEntry,
     DeleteEntry,
+    UpsertTimeOff,
+    DeleteTimeOff,
 }
 
 /// <summary>
@@ -28,23 +30,26 @@ internal sealed record PushMutation(
     int Version,
     HabitFields? Habit,
     UpdateEntryData? Entry,
-    IDictionary<string, string[]>? Errors)
+    IDictionary<string, string[]>? Errors,
+    TimeOffFields? TimeOff = null)
 {
     public const int MaxMutationIdLength = 128;
 
     private static readonly HabitFieldsValidator HabitValidator = new();
     private static readonly EntryFieldsValidator EntryValidator = new();
+    private static readonly TimeOffFieldsValidator TimeOffValidator = new();
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
 
     /// <summary>Absent or 0: create; otherwise the version the client last saw (an update, or a checked delete).</summary>
     public bool IsCreate => Version == 0;
 
-    public static PushMutation Parse(JsonElement element, JsonSerializerOptions options)
+    /// <param name="protocol">The client's protocol: time off ops exist from protocol 2 on.</param>
+    public static PushMutation Parse(JsonElement element, JsonSerializerOptions options, int protocol = 1)
     {
         var hash = CanonicalHash(element);
         try
         {
-            return ParseFields(element, options, hash);
+            return ParseFields(element, options, hash, protocol);
         }
         catch (InvalidOperationException)
         {
@@ -53,7 +58,7 @@ internal sealed record PushMutation(
         }
     }
 
-    private static PushMutation ParseFields(JsonElement element, JsonSerializerOptions options, byte[] hash)
+    private static PushMutation ParseFields(JsonElement element, JsonSerializerOptions options, byte[] hash, int protocol)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -62,12 +67,13 @@ internal sealed record PushMutation(
 
         var errors = new Dictionary<string, string[]>();
         var mutationId = ParseMutationId(element, errors);
-        var op = ParseOp(element, errors);
+        var op = ParseOp(element, errors, protocol);
         var id = ParseId(element, errors);
         var version = ParseVersion(element, errors);
         HabitFields? habit = null;
         UpdateEntryData? entry = null;
-        if (op is PushOp.UpsertHabit or PushOp.UpsertEntry && Data(element, errors) is { } data)
+        TimeOffFields? timeOff = null;
+        if (op is PushOp.UpsertHabit or PushOp.UpsertEntry or PushOp.UpsertTimeOff && Data(element, errors) is { } data)
         {
             if (op == PushOp.UpsertHabit && Deserialize<HabitFields>(data, options, errors) is { } fields)
             {
@@ -88,9 +94,14 @@ internal sealed record PushMutation(
                     errors["completion_date"] = ["'completion_date' is required."];
                 }
             }
+            else if (op == PushOp.UpsertTimeOff && Deserialize<TimeOffFields>(data, options, errors) is { } timeOffData)
+            {
+                timeOff = timeOffData;
+                Add(errors, TimeOffValidator.Validate(timeOffData).ToDictionary());
+            }
         }
 
-        return new PushMutation(mutationId, hash, op ?? default, id ?? default, version ?? 0, habit, entry, errors.Count == 0 ? null : errors);
+        return new PushMutation(mutationId, hash, op ?? default, id ?? default, version ?? 0, habit, entry, errors.Count == 0 ? null : errors, timeOff);
     }
 
     private static PushMutation Malformed(string? mutationId, byte[] hash, string field, string message) =>
@@ -108,7 +119,7 @@ internal sealed record PushMutation(
         return null;
     }
 
-    private static PushOp? ParseOp(JsonElement element, Dictionary<string, string[]> errors)
+    private static PushOp? ParseOp(JsonElement element, Dictionary<string, string[]> errors, int protocol)
     {
         PushOp? op = element.TryGetProperty("op", out var value) && TryGetString(value, out var text) ? text switch
         {
@@ -116,11 +127,15 @@ internal sealed record PushMutation(
             "delete_habit" => PushOp.DeleteHabit,
             "upsert_entry" => PushOp.UpsertEntry,
             "delete_entry" => PushOp.DeleteEntry,
+            "upsert_time_off" when protocol >= 2 => PushOp.UpsertTimeOff,
+            "delete_time_off" when protocol >= 2 => PushOp.DeleteTimeOff,
             _ => null,
         } : null;
         if (op is null)
         {
-            errors["op"] = ["'op' must be upsert_habit, delete_habit, upsert_entry or delete_entry."];
+            errors["op"] = [protocol >= 2
+                ? "'op' must be upsert_habit, delete_habit, upsert_entry, delete_entry, upsert_time_off or delete_time_off."
+                : "'op' must be upsert_habit, delete_habit, upsert_entry or delete_entry (time off needs Kanso-Protocol: 2)."];
         }
 
         return op;

@@ -31,10 +31,10 @@ internal static class SyncEntriesLegacyEndpoint
     }
 
     private static Task<Results<Ok<SyncEntriesLegacyResponse>, ProblemHttpResult>> HandleAsync(
-        [FromQuery(Name = "since")] string? sinceText, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct) =>
+        [FromQuery(Name = "since")] string? sinceText, HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, CancellationToken ct) =>
         TimestampSync.AnswerAsync<EntryRecord, SyncEntriesLegacyResponse>(
             "since", sinceText, db, principal.GetUserId(), SyncEntriesLegacySql.All, SyncEntriesLegacySql.Since,
-            (records, timestamp) => new SyncEntriesLegacyResponse(records.ConvertAll(EntryResponse.From), timestamp), ct);
+            (records, timestamp) => new SyncEntriesLegacyResponse(records.ConvertAll(r => EntryResponse.From(r, ClientProtocol.Of(http))), timestamp), ct);
 }
 
 /// <summary>Entries changed since the instant asked for (tombstones have <c>deleted_at</c>), and the instant to ask from next.</summary>

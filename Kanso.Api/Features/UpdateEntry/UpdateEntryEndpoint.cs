@@ -2,6 +2,8 @@ using System.Security.Claims;
 using FluentValidation;
 using Kanso.Api.Domain.Records;
 using Kanso.Api.Domain.Streaks;
+using Kanso.Api.Domain.Sync;
+using Kanso.Api.Infrastructure.Time;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Validation;
@@ -17,7 +19,7 @@ internal static class UpdateEntryEndpoint
     {
         group.MapPut("/entries/{id:guid}", HandleAsync)
             .WithName("UpdateEntry")
-            .WithSummary("Partially updates an entry's value, notes and completion_date when `version` is the stored one: 200 with version + 1. A stale version, or a deleted entry, is 409 with `current` (a tombstone when deleted).")
+            .WithSummary("Partially updates an entry's value, notes, completion_date, local_date and kind when `version` is the stored one: 200 with version + 1. A stale version, or a deleted entry, is 409 with `current` (a tombstone when deleted).")
             .WithDescription("A property left out is unchanged; `null` is a 400 for every entry field. `habit_id` cannot be changed (it is ignored). 404 when the entry is not the caller's.")
             .WithTags("Entries")
             .Validate<UpdateEntryRequest>()
@@ -27,12 +29,12 @@ internal static class UpdateEntryEndpoint
     }
 
     private static async Task<Results<Ok<EntryResponse>, ProblemHttpResult>> HandleAsync(
-        Guid id, UpdateEntryRequest request, ClaimsPrincipal principal, NpgsqlDataSource db, StreakQueue streaks, CancellationToken ct)
+        Guid id, UpdateEntryRequest request, HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, StreakQueue streaks, CancellationToken ct)
     {
         var userId = principal.GetUserId();
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var result = await EntryWrites.UpdateAsync(connection, transaction, userId, id, request.Version!.Value, request, ct);
+        var result = await EntryWrites.UpdateAsync(connection, transaction, userId, id, request.Version!.Value, request, ct, http.GetZone());
         if (result.Changed)
         {
             await transaction.CommitAsync(ct);
@@ -41,8 +43,8 @@ internal static class UpdateEntryEndpoint
 
         return result switch
         {
-            EntryResult.Applied applied => TypedResults.Ok(EntryResponse.From(applied.Record)),
-            EntryResult.Conflict conflict => Problems.Conflict(EntryResponse.From(conflict.Current)),
+            EntryResult.Applied applied => TypedResults.Ok(EntryResponse.From(applied.Record, ClientProtocol.Of(http))),
+            EntryResult.Conflict conflict => Problems.Conflict(EntryResponse.From(conflict.Current, ClientProtocol.Of(http))),
             _ => Problems.NotFound("entry not found"),
         };
     }

@@ -83,6 +83,7 @@ internal static class DapperConfiguration
         SqlMapper.AddTypeHandler(new PassThroughHandler<Instant>());
         SqlMapper.AddTypeHandler(new PassThroughHandler<LocalDate>());
         SqlMapper.AddTypeHandler(new PassThroughHandler<LocalTime>());
+        SqlMapper.AddTypeHandler(new PassThroughHandler<LocalDateTime>());
     }
 
     private sealed class PassThroughHandler<T> : SqlMapper.TypeHandler<T>
