@@ -5,6 +5,7 @@ using Kanso.Api.Domain.Sync;
 using Kanso.Api.Features;
 using Kanso.Api.Infrastructure;
 using Kanso.Api.Infrastructure.Auth;
+using Kanso.Api.Infrastructure.Compression;
 using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Health;
@@ -23,7 +24,7 @@ if (args is ["healthcheck", ..])
 }
 
 var builder = WebApplication.CreateBuilder(args);
-if (StartupCheck.Failures(builder.Configuration) is { Count: > 0 } failures)
+if (StartupCheck.Failures(builder.Configuration, builder.Environment) is { Count: > 0 } failures)
 {
     Console.Error.WriteLine($"Kanso cannot start: {string.Join(" ", failures)}");
     return 1;
@@ -48,13 +49,16 @@ builder.Services.AddKansoValidation();
 builder.Services.AddKansoOpenApi();
 builder.Services.AddKansoRateLimiting();
 builder.Services.AddKansoHealthChecks();
+builder.Services.AddKansoCompression(KansoEndpoints.BasePath + "/auth", KansoEndpoints.BasePath + "/sync/events");
 
 var app = builder.Build();
 
 app.UseKansoForwardedHeaders();
 app.UseKansoMetrics();
 app.UseKansoRequestLog();
+app.UseKansoCompression();
 app.UseKansoErrors();
+app.UseKansoJsonCharset();
 app.UseAuthentication();
 app.UseKansoRateLimiting();
 app.UseAuthorization();

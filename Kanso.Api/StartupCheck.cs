@@ -16,7 +16,7 @@ namespace Kanso.Api;
 /// </summary>
 internal static class StartupCheck
 {
-    public static IReadOnlyList<string> Failures(IConfiguration configuration)
+    public static IReadOnlyList<string> Failures(IConfiguration configuration, IHostEnvironment? environment = null)
     {
         var rateLimit = new RateLimitOptions();
         rateLimit.ReadFrom(configuration);
@@ -28,6 +28,11 @@ internal static class StartupCheck
         Check(configuration, SyncOptions.SectionName, new SyncOptionsValidator(), failures);
         Check(configuration, MetricsOptions.SectionName, new MetricsOptionsValidator(), failures);
         failures.AddRange(new RateLimitOptionsValidator().Validate(null, rateLimit).Failures ?? []);
+        if (environment is not null && JwtOptions.RefusePublishedKey(configuration[$"{JwtOptions.SectionName}:SigningKey"], environment) is { } published)
+        {
+            failures.Add(published);
+        }
+
         return failures;
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Kanso API on http://localhost:8080 with a local PostgreSQL (and Redis when redis-server
-# is installed), using development secrets. No Docker needed. Ctrl+C stops everything.
+# is installed), with a signing key generated for the data folder. No Docker needed. Ctrl+C stops everything.
 #   scripts/run-local.sh           one PostgreSQL
 #   scripts/run-local.sh --citus   a Citus cluster instead: coordinator on KANSO_PG_PORT, two workers on the
 #                                  next ports (Citus is built and installed first when missing, see
@@ -69,7 +69,14 @@ trap cleanup EXIT INT TERM
 
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=kanso"
 export Redis__Configuration="$REDIS_CONFIG"
-export Jwt__SigningKey="${Jwt__SigningKey:-development-only-signing-key-change-me-0123456789}"
+# A random signing key per data folder, kept there, so tokens survive a restart and no key is shared.
+if [ -z "${Jwt__SigningKey:-}" ]; then
+  if [ ! -s "$DATA/jwt-signing-key" ]; then
+    (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' > "$DATA/jwt-signing-key")
+  fi
+  Jwt__SigningKey="$(cat "$DATA/jwt-signing-key")"
+fi
+export Jwt__SigningKey
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
 # Plain text logs for a terminal; without this the API writes one JSON object per line (appsettings.json).
 export Logging__Console__FormatterName="${Logging__Console__FormatterName:-simple}"

@@ -98,8 +98,10 @@ public sealed class OperationsTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("UpdateHabitRequest", "end_date", true)]
     [InlineData("UpdateHabitRequest", "archived_at", true)]
     [InlineData("UpdateHabitRequest", "title", false)]
-    [InlineData("UpdateHabitRequest", "weekdays", false)]
-    [InlineData("UpdateEntryRequest", "notes", false)]
+    [InlineData("UpdateHabitRequest", "weekdays", true)]
+    [InlineData("UpdateHabitRequest", "color", true)]
+    [InlineData("UpdateEntryRequest", "notes", true)]
+    [InlineData("UpdateEntryRequest", "value", false)]
     public async Task OpenApi_document_shows_as_nullable_exactly_the_fields_null_clears(string schema, string property, bool nullable)
     {
         var body = await (await Anonymous().GetAsync("/openapi/v1.json")).ShouldBeAsync(200);

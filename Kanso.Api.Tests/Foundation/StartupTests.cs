@@ -68,6 +68,49 @@ public sealed class StartupTests(ApiFixture fixture)
         Assert.Contains("Jwt__SigningKey", stderr);
     }
 
+    [Theory]
+    [InlineData("Production")]
+    [InlineData("Staging")]
+    [InlineData("")]
+    public async Task A_signing_key_published_in_the_repository_stops_start_up_outside_development(string environment)
+    {
+        var (exitCode, stdout, stderr) = await RunApiAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Postgres"] = fixture.ConnectionString,
+            ["Jwt__SigningKey"] = "development-only-signing-key-change-me-0123456789",
+            ["ASPNETCORE_ENVIRONMENT"] = environment,
+        });
+
+        Assert.NotEqual(0, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Kanso cannot start:", line, StringComparison.Ordinal);
+        Assert.Contains("Jwt__SigningKey", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Compose_requires_the_signing_key_and_run_local_ships_none()
+    {
+        var root = RepositoryRoot();
+        var compose = await File.ReadAllTextAsync(Path.Combine(root, "compose.yaml"));
+        var runLocal = await File.ReadAllTextAsync(Path.Combine(root, "scripts", "run-local.sh"));
+
+        Assert.Contains("Jwt__SigningKey: ${KANSO_JWT_SIGNING_KEY:?", compose, StringComparison.Ordinal);
+        Assert.DoesNotContain("development-only-signing-key", compose, StringComparison.Ordinal);
+        Assert.DoesNotContain("development-only-signing-key", runLocal, StringComparison.Ordinal);
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Kanso.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Kanso.sln not found above the test binaries.");
+    }
+
     [Fact]
     public async Task Bad_rate_limit_stops_start_up_naming_it()
     {
@@ -96,7 +139,7 @@ public sealed class StartupTests(ApiFixture fixture)
         psi.ArgumentList.Add(typeof(Program).Assembly.Location);
         psi.ArgumentList.Add("--urls");
         psi.ArgumentList.Add($"http://127.0.0.1:{Shell.FreePort()}");
-        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || k.StartsWith("Jwt__", StringComparison.Ordinal) || k.StartsWith("RateLimit__", StringComparison.Ordinal)).ToList())
+        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || k.StartsWith("Jwt__", StringComparison.Ordinal) || k.StartsWith("RateLimit__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_ENVIRONMENT", StringComparison.Ordinal) || k.StartsWith("DOTNET_ENVIRONMENT", StringComparison.Ordinal)).ToList())
         {
             psi.Environment.Remove(key);
         }

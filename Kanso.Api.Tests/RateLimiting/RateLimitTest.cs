@@ -10,6 +10,7 @@ namespace Kanso.Api.Tests.RateLimiting;
 public abstract class RateLimitTest(ApiFixture fixture) : ApiTest(fixture)
 {
     private readonly List<KansoApiFactory> _hosts = [];
+    private readonly HashSet<KansoApiFactory> _onPrivateRedis = [];
 
     protected LocalRedis Redis { get; private set; } = null!;
 
@@ -35,6 +36,11 @@ public abstract class RateLimitTest(ApiFixture fixture) : ApiTest(fixture)
     {
         var host = new KansoApiFactory(Fixture.ConnectionString, redis == "private" ? Redis.Configuration : redis, settings);
         _hosts.Add(host);
+        if (redis == "private")
+        {
+            _onPrivateRedis.Add(host);
+        }
+
         return host;
     }
 
@@ -60,10 +66,27 @@ public abstract class RateLimitTest(ApiFixture fixture) : ApiTest(fixture)
     }
 
     /// <summary>A new user in the database and a client of <paramref name="host"/> carrying their token.</summary>
-    protected async Task<HttpClient> UserClientAsync(KansoApiFactory host)
+    protected async Task<HttpClient> UserClientAsync(KansoApiFactory host, bool waitForRedis = true)
     {
+        if (waitForRedis)
+        {
+            await ConnectedAsync(host);
+        }
+
         var user = await CreateUserAsync();
         return ClientFor(host, user.Id, user.Email);
+    }
+
+    /// <summary>
+    /// A host on the private Redis counts in-process until it has connected, then in Redis: a test that
+    /// counts requests waits for the connection first, so all of them draw from one bucket.
+    /// </summary>
+    protected async Task ConnectedAsync(KansoApiFactory host)
+    {
+        if (_onPrivateRedis.Contains(host))
+        {
+            await RedisStateAsync(host, "connected");
+        }
     }
 
     /// <summary>Waits (bounded) until the host's /health reports Redis as <paramref name="state"/>.</summary>

@@ -26,26 +26,31 @@ public sealed class TokenBucketScriptTests : IAsyncLifetime
     [Fact]
     public async Task Bucket_empties_then_refills_at_the_configured_rate()
     {
-        var policy = new BucketPolicy("test", Capacity: 3, PerMinute: 120); // one token per 500 ms
+        // One token a minute: the four takes meet an empty bucket unless a minute passes between them.
+        var slow = new BucketPolicy("test", Capacity: 3, PerMinute: 1);
         var key = NewKey();
 
         var taken = new List<BucketDecision>();
         for (var i = 0; i < 4; i++)
         {
-            taken.Add(await _buckets.TakeAsync(_connection, policy, key));
+            taken.Add(await _buckets.TakeAsync(_connection, slow, key));
         }
 
         Assert.Equal([true, true, true, false], taken.Select(d => d.Allowed));
         Assert.Equal([2L, 1L, 0L, 0L], taken.Select(d => d.Remaining));
-        Assert.InRange(taken[3].RetryAfterMs, 1, 500);
-        Assert.InRange(taken[3].UntilFullMs, 1001, 1500);
+        Assert.InRange(taken[3].RetryAfterMs, 1, 60_000);
+        Assert.InRange(taken[3].UntilFullMs, 120_001, 180_000);
 
-        // A full bucket's key expires; then the whole capacity is there again.
-        await TestRows.EventuallyAsync(async () => !await _connection.GetDatabase().KeyExistsAsync(key), "the full bucket's key expires", TimeSpan.FromSeconds(30));
+        // Ten tokens a second: a drawn bucket refills, and once full its key expires (then the whole capacity is there again).
+        var fast = new BucketPolicy("test", Capacity: 3, PerMinute: 600);
+        var other = NewKey();
+        Assert.True((await _buckets.TakeAsync(_connection, fast, other)).Allowed);
+
+        await TestRows.EventuallyAsync(async () => !await _connection.GetDatabase().KeyExistsAsync(other), "the full bucket's key expires", TimeSpan.FromSeconds(30));
         var refilled = new List<BucketDecision>();
         for (var i = 0; i < 3; i++)
         {
-            refilled.Add(await _buckets.TakeAsync(_connection, policy, key));
+            refilled.Add(await _buckets.TakeAsync(_connection, fast, other));
         }
 
         Assert.All(refilled, d => Assert.True(d.Allowed));

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -221,6 +222,8 @@ public sealed class FaultTests(ApiFixture fixture, Xunit.Abstractions.ITestOutpu
 
         var acknowledged = new ConcurrentBag<Guid>();
         var statuses = new ConcurrentBag<int>();
+        // One instant for every entry: all count on one day, whenever (even across UTC midnight) the test runs.
+        var completedAt = DateTime.UtcNow.ToString("O");
         await using var api = await ApiProcess.StartAsync(Fixture.ConnectionString, Fixture.Environment.RedisConfiguration);
         var writers = habits.Select(habit => Task.Run(async () =>
         {
@@ -230,7 +233,7 @@ public sealed class FaultTests(ApiFixture fixture, Xunit.Abstractions.ITestOutpu
                 var id = Guid.NewGuid();
                 try
                 {
-                    using var response = await client.PostAsJsonAsync("/api/v1/entries", new { id, habit_id = habit, completion_date = DateTime.UtcNow.ToString("O") });
+                    using var response = await client.PostAsJsonAsync("/api/v1/entries", new { id, habit_id = habit, completion_date = completedAt });
                     statuses.Add((int)response.StatusCode);
                     if (response.IsSuccessStatusCode)
                     {
@@ -258,6 +261,46 @@ public sealed class FaultTests(ApiFixture fixture, Xunit.Abstractions.ITestOutpu
         Assert.True(dirty == 0, $"{dirty} habits still dirty after the drain:\n{api.Output}");
         var streaks = await db.QueryAsync<int>("SELECT current_streak FROM habits WHERE user_id = @userId", new { userId = user.Id });
         Assert.All(streaks, s => Assert.Equal(1, s));
+    }
+
+    [Fact]
+    public async Task Sigterm_answers_every_request_sent_before_it()
+    {
+        var user = await CreateUserAsync();
+        var token = user.Client.DefaultRequestHeaders.Authorization!.Parameter!;
+        var habit = await user.Client.CreateHabitIdAsync();
+        await using var api = await ApiProcess.StartAsync(Fixture.ConnectionString, Fixture.Environment.RedisConfiguration);
+
+        // Hold the user's row lock: every write takes it first, so these requests are provably in flight
+        // (waiting inside the server) when SIGTERM arrives, not merely sent around the same time.
+        await using var locker = await OpenDatabaseAsync();
+        await using var hold = await locker.BeginTransactionAsync();
+        await locker.ExecuteAsync("SELECT 1 FROM users WHERE id = @id FOR UPDATE", new { id = user.Id }, hold);
+        var ids = Enumerable.Range(0, 6).Select(_ => Guid.NewGuid()).ToList();
+        var requests = ids.Select(id => Task.Run(async () =>
+        {
+            using var client = api.CreateClient(token);
+            using var response = await client.PostAsJsonAsync("/api/v1/entries", new { id, habit_id = habit, completion_date = "2026-03-08T07:00:00Z" });
+            return (int)response.StatusCode;
+        })).ToList();
+        await using (var watch = await OpenDatabaseAsync())
+        {
+            await TestRows.EventuallyAsync(
+                async () => await watch.ExecuteScalarAsync<long>(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%change_seq%'") >= ids.Count,
+                "every request waits for the user's lock inside the server");
+        }
+
+        await Shell.RunAsync("kill", ["-TERM", api.Pid.ToString(CultureInfo.InvariantCulture)]);
+        await TestRows.EventuallyAsync(() => Task.FromResult(api.Output.Contains("Application is shutting down", StringComparison.Ordinal)), "the host begins its shutdown");
+        await hold.RollbackAsync();
+
+        var statuses = await Task.WhenAll(requests);
+        Assert.All(statuses, s => Assert.Equal(201, s));
+        await TestRows.EventuallyAsync(() => Task.FromResult(api.HasExited), "the process exits");
+        await using var db = await OpenDatabaseAsync();
+        var stored = await db.QueryAsync<Guid>("SELECT id FROM habit_entries WHERE user_id = @id", new { id = user.Id });
+        Assert.Equal(ids.ToHashSet(), stored.ToHashSet());
     }
 
     private HttpClient Anonymous(KansoApiFactory factory) => factory.CreateClient();

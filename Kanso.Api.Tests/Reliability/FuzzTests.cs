@@ -57,11 +57,16 @@ public sealed class FuzzTests(ApiFixture fixture) : ApiTest(fixture)
         for (var i = 0; i < CasesPerRoute; i++)
         {
             using var request = context.BuildRequest(method, template, token);
-            var description = $"case {i}: {request.Method} {request.RequestUri} {(request.Content is null ? "" : await request.Content.ReadAsStringAsync())}";
+            var description = $"case {i}: {request.Method} {request.RequestUri} {request.Content?.Headers.ContentType} {(request.Content is null ? "" : Encoding.UTF8.GetString(await request.Content.ReadAsByteArrayAsync()))}";
             using var response = await client.SendAsync(request);
-            if ((int)response.StatusCode >= 500)
+            var status = (int)response.StatusCode;
+            if (status >= 500)
             {
-                failures.Add($"{(int)response.StatusCode} for {Truncate(description)}: {Truncate(await response.Content.ReadAsStringAsync())}");
+                failures.Add($"{status} for {Truncate(description)}: {Truncate(await response.Content.ReadAsStringAsync())}");
+            }
+            else if (status >= 400 && await ProblemFlawAsync(response) is { } flaw)
+            {
+                failures.Add($"{status} without problem details ({flaw}) for {Truncate(description)}");
             }
         }
 
@@ -70,6 +75,29 @@ public sealed class FuzzTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.Equal(200, (int)health.StatusCode);
         var check = await user.Client.GetAsync($"/api/v1/habits/{habit}");
         Assert.True((int)check.StatusCode is 200 or 404, $"after fuzzing: {(int)check.StatusCode}");
+    }
+
+    /// <summary>What makes a 4xx answer fall short of the contract's problem details, or null.</summary>
+    private static async Task<string?> ProblemFlawAsync(HttpResponseMessage response)
+    {
+        if (response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+        {
+            return $"content type {response.Content.Headers.ContentType}";
+        }
+
+        JsonObject? body;
+        try
+        {
+            body = JsonNode.Parse(await response.Content.ReadAsStringAsync()) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return "a body that is not JSON";
+        }
+
+        string[] fields = ["type", "title", "status", "detail", "trace_id", "error"];
+        return body is null ? "no object" : fields.FirstOrDefault(f => body[f] is null) is { } missing ? $"no {missing}"
+            : (int?)body["status"] != (int)response.StatusCode ? "status differs" : null;
     }
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
@@ -163,11 +191,23 @@ public sealed class FuzzTests(ApiFixture fixture) : ApiTest(fixture)
 
         private HttpContent Body(string template)
         {
-            var mediaType = random.Next(20) switch
+            // The Content-Type parameters vary too: charsets read, refused and garbage, quoted, repeated, with other parameters.
+            var mediaType = random.Next(30) switch
             {
                 0 => "text/plain",
                 1 => "application/x-www-form-urlencoded",
                 2 => "application/json; charset=latin1",
+                3 => "application/json; charset=utf-7",
+                4 => "application/json; charset=utf-16",
+                5 => "application/json; charset=\"utf-8\"",
+                6 => "application/json; charset=",
+                7 => "application/json; charset=x-" + random.Next(1000),
+                8 => "application/json; charset=utf-32BE",
+                9 => "application/json;charset=UTF-8;boundary=x",
+                10 => "application/json; charset=utf-8; charset=utf-16",
+                11 => "application/merge-patch+json; charset=utf8",
+                12 => "application/json; charset=\"",
+                13 => "application/json; q=0.5; charset=unicode-1-1-utf-7",
                 _ => "application/json",
             };
             string text = random.Next(10) switch
@@ -178,9 +218,32 @@ public sealed class FuzzTests(ApiFixture fixture) : ApiTest(fixture)
                 3 => new string('[', random.Next(30, 200)),
                 _ => Mutate(ValidBody(template)).ToJsonString(),
             };
-            var content = new ByteArrayContent(Encoding.UTF8.GetBytes(text));
+            var bytes = Encoding.UTF8.GetBytes(text);
+            if (random.Next(6) == 0)
+            {
+                // Bytes that are not UTF-8 (the text above always is): raw noise, or a bad sequence inside a valid body.
+                bytes = random.Next(2) == 0 ? RandomBytes(random.Next(1, 200)) : InsertInvalidUtf8(bytes);
+            }
+
+            var content = new ByteArrayContent(bytes);
             content.Headers.TryAddWithoutValidation("Content-Type", mediaType);
             return content;
+        }
+
+        private static readonly byte[][] InvalidUtf8 =
+        [
+            [0xC3, 0x28], // a lead byte without its continuation
+            [0x80], // a lone continuation byte
+            [0xC0, 0xAF], // an overlong '/'
+            [0xED, 0xA0, 0x80], // an encoded surrogate
+            [0xF8, 0x88, 0x80, 0x80, 0x80], // five bytes
+            [0xFF, 0xFE],
+        ];
+
+        private byte[] InsertInvalidUtf8(byte[] body)
+        {
+            var at = random.Next(body.Length + 1);
+            return [.. body[..at], .. InvalidUtf8[random.Next(InvalidUtf8.Length)], .. body[at..]];
         }
 
         private JsonObject ValidBody(string template) => template switch

@@ -27,6 +27,7 @@ using Kanso.Api.Features.RefreshToken;
 using Kanso.Api.Features.Register;
 using Kanso.Api.Features.RevokeSession;
 using Kanso.Api.Features.SyncEntriesLegacy;
+using Kanso.Api.Features.SyncEvents;
 using Kanso.Api.Features.SyncHabitsLegacy;
 using Kanso.Api.Features.UpdateEntry;
 using Kanso.Api.Features.UpdateHabit;
@@ -78,6 +79,7 @@ internal static class KansoEndpoints
         api.MapGetStats();
         api.MapPullChanges();
         api.MapPushChanges();
+        api.MapSyncEvents();
         api.MapSyncHabitsLegacy();
         api.MapSyncEntriesLegacy();
         api.MapExportData();

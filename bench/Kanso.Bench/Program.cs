@@ -17,6 +17,11 @@ var seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_SECONDS"
 var users = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_USERS") ?? "2000", CultureInfo.InvariantCulture);
 const string SigningKey = "kanso-benchmark-signing-key-0123456789-abcdef";
 
+if (args is ["live", ..])
+{
+    return await LiveBench.RunAsync(pg, redis, apiDll, results, seconds, users);
+}
+
 await using var api = await ApiServer.StartAsync(apiDll, pg, redis, SigningKey);
 Console.WriteLine($"API pid {api.Pid} on {api.BaseAddress}");
 

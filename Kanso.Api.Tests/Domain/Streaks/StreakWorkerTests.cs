@@ -217,22 +217,33 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     public async Task Fresh_host_recomputes_dirty_rows_left_by_a_crashed_one()
     {
         // Entry writes committed and marked their habits dirty, then the instance died with the jobs in memory.
-        Factory.Clock.Reset(Noon);
-        var user = await CreateUserAsync();
+        // On a database of its own: the shared host's periodic sweep would clean the rows too, and hide a broken recovery.
+        var database = await Fixture.CreateIsolatedDatabaseAsync();
+        var userId = Guid.NewGuid();
         var habits = new List<Guid>();
-        await using (var db = await Factory.OpenAppDatabaseAsync())
+        await using (var migrate = new KansoApiFactory(database, redis: null, NoPeriodicSweep))
         {
+            _ = migrate.Server; // migrates the new database, and is gone before the dirty rows exist
+        }
+
+        var source = new NpgsqlDataSourceBuilder(database);
+        source.UseNodaTime();
+        await using (var data = source.Build())
+        await using (var db = await data.OpenConnectionAsync())
+        {
+            await db.ExecuteAsync("INSERT INTO users (id, email, password_hash, timezone) VALUES (@userId, @email, 'x', 'UTC')", new { userId, email = $"{userId:N}@example.com" });
             for (var i = 0; i < 5; i++)
             {
-                habits.Add((await db.InsertHabitAsync(user.Id, new TestHabit { StreakDirty = true }, DoneDaysAgo([.. Enumerable.Range(1, i + 1)]))).Id);
+                habits.Add((await db.InsertHabitAsync(userId, new TestHabit { StreakDirty = true }, DoneDaysAgo([.. Enumerable.Range(1, i + 1)]))).Id);
             }
         }
 
-        await using var fresh = Fixture.CreateFactory(NoPeriodicSweep);
+        await using var fresh = new KansoApiFactory(database, redis: null, NoPeriodicSweep);
         fresh.Clock.Reset(Noon);
         _ = fresh.Server;
 
-        await using var check = await Factory.OpenAppDatabaseAsync();
+        await using var check = await fresh.OpenAppDatabaseAsync();
+        var user = new { Id = userId };
         await EventuallyAsync(
             async () => await check.ExecuteScalarAsync<long>("SELECT count(*) FROM habits WHERE streak_dirty") == 0,
             "the fresh host's start-up sweep has recomputed every dirty habit");

@@ -7,14 +7,23 @@ namespace Kanso.Api.Tests.Domain.Sync;
 public sealed class SyncOptionsTests
 {
     [Fact]
-    public void Defaults_keep_tombstones_30_days_and_mutations_7_days()
+    public void Defaults_keep_tombstones_and_mutations_30_days()
     {
         var options = new SyncOptions();
 
         var result = new SyncOptionsValidator().Validate(null, options);
 
         Assert.True(result.Succeeded);
-        Assert.Equal((TimeSpan.FromDays(30), TimeSpan.FromDays(7)), (options.TombstoneRetention, options.MutationRetention));
+        Assert.Equal((TimeSpan.FromDays(30), TimeSpan.FromDays(30)), (options.TombstoneRetention, options.MutationRetention));
+    }
+
+    [Fact]
+    public void Mutations_are_remembered_at_least_as_long_as_tombstones()
+    {
+        var options = new SyncOptions { TombstoneRetention = TimeSpan.FromDays(90), MutationRetention = TimeSpan.FromDays(7) };
+
+        Assert.Equal(TimeSpan.FromDays(90), options.MutationMemory);
+        Assert.Equal(TimeSpan.FromDays(120), new SyncOptions { MutationRetention = TimeSpan.FromDays(120) }.MutationMemory);
     }
 
     [Theory]

@@ -189,15 +189,26 @@ public sealed class AuthTests(ApiFixture fixture) : ApiTest(fixture)
     public async Task Deleted_account_token_stops_working_on_another_instance_too()
     {
         var user = await CreateUserAsync();
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Fixture.Environment.RedisConfiguration!);
+        var subscribers = await SubscribersAsync(redis);
         await using var other = Fixture.CreateFactory();
         var onOther = ClientFor(other, user.Id, user.Email);
         (await onOther.GetAsync("/api/v1/auth/validate")).EnsureSuccessStatusCode();
+        // The other instance subscribes in the background; a deletion published before it listens would only expire.
+        await TestRows.EventuallyAsync(async () => await SubscribersAsync(redis) > subscribers, "the other instance listens for deletions", TimeSpan.FromSeconds(30));
 
         (await user.Client.DeleteAsync("/api/v1/auth/user")).EnsureSuccessStatusCode();
 
+        // Well under the cache's 30 s lifetime, so only the eviction message can pass this.
         await TestRows.EventuallyAsync(
             async () => (await onOther.GetAsync("/api/v1/auth/validate")).StatusCode == System.Net.HttpStatusCode.Unauthorized,
-            "the other instance evicts the deleted account", TimeSpan.FromSeconds(5));
+            "the other instance evicts the deleted account", TimeSpan.FromSeconds(20));
+    }
+
+    private static async Task<long> SubscribersAsync(StackExchange.Redis.IConnectionMultiplexer redis)
+    {
+        var reply = (StackExchange.Redis.RedisResult[])(await redis.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", "kanso:users:deleted"))!;
+        return (long)reply[1];
     }
 
     private static async Task<string> RegisterLoginValidateAsync(KansoApiFactory factory)

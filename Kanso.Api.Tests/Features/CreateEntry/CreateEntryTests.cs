@@ -105,7 +105,6 @@ public sealed class CreateEntryTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("""{"habit_id":"HABIT","completion_date":null}""", "completion_date")]
     [InlineData("""{"habit_id":"HABIT","completion_date":"2026-03-08T07:00:00Z","value":null}""", "value")]
     [InlineData("""{"habit_id":"HABIT","completion_date":"2026-03-08T07:00:00Z","value":1000001}""", "value")]
-    [InlineData("""{"habit_id":"HABIT","completion_date":"2026-03-08T07:00:00Z","notes":null}""", "notes")]
     public async Task Bad_request_with_the_field_when_the_entry_is_invalid(string json, string field)
     {
         var user = await CreateUserAsync();

@@ -66,7 +66,6 @@ public sealed class UpdateEntryTests(ApiFixture fixture) : ApiTest(fixture)
     [Theory]
     [InlineData("""{"version":1,"value":null}""", "value")]
     [InlineData("""{"version":1,"value":-1}""", "value")]
-    [InlineData("""{"version":1,"notes":null}""", "notes")]
     [InlineData("""{"version":1,"completion_date":null}""", "completion_date")]
     [InlineData("""{"value":2}""", "version")]
     public async Task Bad_request_with_the_field_when_the_update_is_invalid(string json, string field)

@@ -22,7 +22,6 @@ public sealed class UpdateEntryValidatorTests : ValidatorTest
     [InlineData("{'version':1,'value':null}", "value")]
     [InlineData("{'version':1,'value':1000001}", "value")]
     [InlineData("{'version':1,'value':-1}", "value")]
-    [InlineData("{'version':1,'notes':null}", "notes")]
     [InlineData("{'version':1,'completion_date':null}", "completion_date")]
     public void Invalid_when_version_is_missing_or_a_field_breaks_its_rule(string json, string field)
     {

@@ -70,7 +70,8 @@ internal sealed record EntryResponse(
 
 /// <summary>
 /// The client-editable fields of an entry as a body gives them (absent, null or a value): bodies of
-/// POST /entries, PUT /entries/{id} and a push's <c>upsert_entry</c> data. None of them may be null.
+/// POST /entries, PUT /entries/{id} and a push's <c>upsert_entry</c> data. Only <c>notes</c> may be
+/// null (it clears them).
 /// </summary>
 internal record EntryFields
 {
@@ -78,6 +79,7 @@ internal record EntryFields
 
     public Optional<double> Value { get; init; }
 
+    [Clearable]
     public Optional<string> Notes { get; init; }
 
     /// <summary>Absent: computed from completion_date (on create, or when an update sends completion_date).</summary>
@@ -108,8 +110,7 @@ internal sealed class EntryFieldsValidator : AbstractValidator<EntryFields>
         RuleFor(x => x.CompletionDate).NotSentAsNull();
         RuleFor(x => x.Value).NotSentAsNull()
             .WhenSent(v => v is >= 0 and <= EntryRules.MaxValue).WithMessage("'{PropertyName}' must be 0 to 1000000.");
-        RuleFor(x => x.Notes).NotSentAsNull()
-            .WhenSent(v => StringRules.CodePoints(v) <= 1000).WithMessage("'{PropertyName}' must be at most 1000 characters.");
+        RuleFor(x => x.Notes).WhenSent(v => StringRules.CodePoints(v) <= 1000).WithMessage("'{PropertyName}' must be at most 1000 characters.");
         RuleFor(x => x.LocalDate).NotSentAsNull()
             .WhenSent(v => v.Year is >= 1 and <= 9999).WithMessage("'{PropertyName}' must be a date, YYYY-MM-DD.");
         RuleFor(x => x.Kind).NotSentAsNull()

@@ -89,7 +89,7 @@ internal static class EntryWrites
             completionDate = fields.CompletionDate.HasValue ? fields.CompletionDate.Value : default(NodaTime.Instant?),
             setValue = fields.Value.HasValue,
             value = fields.Value.HasValue ? EntryRules.Stored(fields.Value.Value) : default(double?),
-            setNotes = fields.Notes.HasValue,
+            setNotes = fields.Notes.IsSent,
             notes = fields.Notes.Patch(null),
             setLocalDate = fields.LocalDate.HasValue,
             localDate = fields.LocalDate.HasValue ? fields.LocalDate.Value : default(LocalDate?),

@@ -18,6 +18,7 @@ internal record HabitFields
     [Clearable]
     public Optional<string> Description { get; init; }
 
+    [Clearable]
     public Optional<string> Color { get; init; }
 
     [Clearable]
@@ -36,10 +37,16 @@ internal record HabitFields
 
     public Optional<string> FrequencyType { get; init; }
 
+    /// <summary>Null is accepted (it is how the server returns the parameter of another frequency); the merged record decides.</summary>
+    [Clearable]
     public Optional<int[]> Weekdays { get; init; }
 
+    /// <summary>Null is accepted (it is how the server returns the parameter of another frequency); the merged record decides.</summary>
+    [Clearable]
     public Optional<int> Interval { get; init; }
 
+    /// <summary>Null is accepted (it is how the server returns the parameter of another frequency); the merged record decides.</summary>
+    [Clearable]
     public Optional<int> TimesPerWeek { get; init; }
 
     [Clearable]
@@ -84,8 +91,10 @@ internal static partial class HabitRules
 }
 
 /// <summary>
-/// The rules each sent field must meet on its own. Only description, icon, unit, reminder_time,
-/// end_date and archived_at may be sent as <c>null</c> (to clear them); a null anywhere else is a 400.
+/// The rules each sent field must meet on its own. Only description, color, icon, unit, reminder_time,
+/// end_date and archived_at may be sent as <c>null</c> (to clear them), and weekdays, interval and
+/// times_per_week (null where the frequency does not use them, as the server returns them: the merged
+/// record's rules refuse a null the frequency needs); a null anywhere else is a 400.
 /// Rules that join fields (frequency parameters, end after start) run on the merged record: see
 /// <see cref="HabitValuesValidator"/>.
 /// </summary>
@@ -96,8 +105,7 @@ internal sealed class HabitFieldsValidator : AbstractValidator<HabitFields>
         RuleFor(x => x.Title).NotSentAsNull()
             .WhenSent(v => StringRules.CodePoints(v.Trim()) is >= 1 and <= 100).WithMessage("'{PropertyName}' must be 1 to 100 characters after trimming.");
         RuleFor(x => x.Description).WhenSent(v => StringRules.CodePoints(v) <= 500).WithMessage("'{PropertyName}' must be at most 500 characters.");
-        RuleFor(x => x.Color).NotSentAsNull()
-            .WhenSent(HabitRules.IsColor).WithMessage("'{PropertyName}' must be #RGB or #RRGGBB, e.g. #4A90E2.");
+        RuleFor(x => x.Color).WhenSent(HabitRules.IsColor).WithMessage("'{PropertyName}' must be #RGB or #RRGGBB, e.g. #4A90E2.");
         RuleFor(x => x.Icon).WhenSent(v => StringRules.CodePoints(v) <= 50).WithMessage("'{PropertyName}' must be at most 50 characters.");
         RuleFor(x => x.SortOrder).NotSentAsNull();
         RuleFor(x => x.Type).NotSentAsNull()
@@ -109,13 +117,10 @@ internal sealed class HabitFieldsValidator : AbstractValidator<HabitFields>
             .WhenSent(v => HabitRules.Goals.Contains(v, StringComparer.Ordinal)).WithMessage("'{PropertyName}' must be at_least or at_most.");
         RuleFor(x => x.FrequencyType).NotSentAsNull()
             .WhenSent(v => HabitRules.Frequencies.Contains(v, StringComparer.Ordinal)).WithMessage("'{PropertyName}' must be daily, specific_days, interval or weekly.");
-        RuleFor(x => x.Weekdays).NotSentAsNull()
-            .WhenSent(v => v.All(d => d is >= 0 and <= 6)).WithMessage("'{PropertyName}' must hold days 0 to 6 (0 = Sunday).")
+        RuleFor(x => x.Weekdays).WhenSent(v => v.All(d => d is >= 0 and <= 6)).WithMessage("'{PropertyName}' must hold days 0 to 6 (0 = Sunday).")
             .WhenSent(v => v.Distinct().Count() == v.Length).WithMessage("'{PropertyName}' must not repeat a day.");
-        RuleFor(x => x.Interval).NotSentAsNull()
-            .WhenSent(v => v is >= 1 and <= 365).WithMessage("'{PropertyName}' must be 1 to 365 days.");
-        RuleFor(x => x.TimesPerWeek).NotSentAsNull()
-            .WhenSent(v => v is >= 1 and <= 7).WithMessage("'{PropertyName}' must be 1 to 7.");
+        RuleFor(x => x.Interval).WhenSent(v => v is >= 1 and <= 365).WithMessage("'{PropertyName}' must be 1 to 365 days.");
+        RuleFor(x => x.TimesPerWeek).WhenSent(v => v is >= 1 and <= 7).WithMessage("'{PropertyName}' must be 1 to 7.");
         RuleFor(x => x.ReminderTime).WhenSent(HabitRules.IsReminderTime).WithMessage("'{PropertyName}' must be HH:MM (24 h), e.g. 07:30.");
         RuleFor(x => x.StartDate).NotSentAsNull();
     }
@@ -157,16 +162,16 @@ internal sealed record HabitValues(
     public HabitValues Apply(HabitFields f) => new(
         Title: f.Title.HasValue ? f.Title.Value.Trim() : Title,
         Description: f.Description.Patch(Description),
-        Color: f.Color.HasValue ? f.Color.Value : Color,
+        Color: f.Color.Patch(Color),
         Icon: f.Icon.Patch(Icon),
         SortOrder: f.SortOrder.PatchRequired(SortOrder),
         Type: f.Type.PatchRequired(Type),
         TargetValue: f.TargetValue.PatchRequired(TargetValue),
         Unit: f.Unit.Patch(Unit),
         FrequencyType: f.FrequencyType.PatchRequired(FrequencyType),
-        Weekdays: f.Weekdays.HasValue ? f.Weekdays.Value.Select(d => (short)d).ToArray() : Weekdays,
-        Interval: f.Interval.HasValue ? f.Interval.Value : Interval,
-        TimesPerWeek: f.TimesPerWeek.HasValue ? f.TimesPerWeek.Value : TimesPerWeek,
+        Weekdays: f.Weekdays.HasValue ? f.Weekdays.Value.Select(d => (short)d).ToArray() : f.Weekdays.IsNull ? null : Weekdays,
+        Interval: f.Interval.PatchValue(Interval),
+        TimesPerWeek: f.TimesPerWeek.PatchValue(TimesPerWeek),
         ReminderTime: f.ReminderTime.Patch(ReminderTime),
         StartDate: f.StartDate.PatchRequired(StartDate),
         EndDate: f.EndDate.PatchValue(EndDate),

@@ -13,8 +13,17 @@ internal sealed class SyncOptions
     /// <summary>Tombstones younger than this are kept; a pull cursor from before a purged one gets 410.</summary>
     public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>Processed push mutations are remembered this long (a retry within it is answered, not re-applied).</summary>
-    public TimeSpan MutationRetention { get; set; } = TimeSpan.FromDays(7);
+    /// <summary>
+    /// Processed push mutations are remembered this long (a retry within it is answered, not re-applied),
+    /// and never less than <see cref="TombstoneRetention"/>: see <see cref="MutationMemory"/>.
+    /// </summary>
+    public TimeSpan MutationRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// How long mutations are actually remembered: at least as long as tombstones, so a retry within the
+    /// tombstone retention of a push is always recognised and never re-creates a record deleted since.
+    /// </summary>
+    public TimeSpan MutationMemory => MutationRetention > TombstoneRetention ? MutationRetention : TombstoneRetention;
 
     /// <summary>How often the purge runs.</summary>
     public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromHours(1);
@@ -35,7 +44,7 @@ internal sealed class SyncOptionsValidator : IValidateOptions<SyncOptions>
 
         if (options.MutationRetention < TimeSpan.FromDays(1) || options.MutationRetention > TimeSpan.FromDays(3650))
         {
-            failures.Add("Sync__MutationRetention must be between 1.00:00:00 and 3650.00:00:00 (default 7.00:00:00).");
+            failures.Add("Sync__MutationRetention must be between 1.00:00:00 and 3650.00:00:00 (default 30.00:00:00; never less than Sync__TombstoneRetention).");
         }
 
         if (options.PurgeInterval < TimeSpan.FromSeconds(1) || options.PurgeInterval > TimeSpan.FromDays(1))

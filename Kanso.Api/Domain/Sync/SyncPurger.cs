@@ -14,7 +14,7 @@ internal readonly record struct PurgeCounts(int Entries, int Habits, int Mutatio
 
 /// <summary>
 /// Removes what sync no longer owes anyone: tombstones older than <see cref="SyncOptions.TombstoneRetention"/>
-/// and processed mutations older than <see cref="SyncOptions.MutationRetention"/>.
+/// and processed mutations older than <see cref="SyncOptions.MutationMemory"/>.
 /// <para>
 /// Tombstones go in small batches, one transaction per user and batch, each taking the user's row
 /// lock first (the lock every writer of that user takes first, so the purge never deadlocks with
@@ -37,7 +37,7 @@ internal sealed class SyncPurger(NpgsqlDataSource db, IClock clock, IOptions<Syn
         var entries = await PurgeTombstonesAsync(SyncPurgeSql.OldEntryTombstones, SyncPurgeSql.DeleteEntryTombstones, tombstoneCutoff, settings.PurgeBatchSize, ct);
         var habits = await PurgeTombstonesAsync(SyncPurgeSql.OldHabitTombstones, SyncPurgeSql.DeleteHabitTombstones, tombstoneCutoff, settings.PurgeBatchSize, ct);
         var timeOff = await PurgeTombstonesAsync(SyncPurgeSql.OldTimeOffTombstones, SyncPurgeSql.DeleteTimeOffTombstones, tombstoneCutoff, settings.PurgeBatchSize, ct);
-        var mutations = await PurgeMutationsAsync(now - Duration.FromTimeSpan(settings.MutationRetention), settings.PurgeBatchSize, ct);
+        var mutations = await PurgeMutationsAsync(now - Duration.FromTimeSpan(settings.MutationMemory), settings.PurgeBatchSize, ct);
         var counts = new PurgeCounts(entries, habits, mutations, timeOff);
         metrics.Purged(counts.Total);
         activity?.SetTag("kanso.purge.rows", counts.Total);
@@ -57,6 +57,7 @@ internal sealed class SyncPurger(NpgsqlDataSource db, IClock clock, IOptions<Syn
             {
                 await using var transaction = await connection.BeginTransactionAsync(ct);
                 await connection.ExecuteAsync(new CommandDefinition(SyncPurgeSql.LockUser, new { userId = user.Key }, transaction, cancellationToken: ct));
+                await ChangeHints.NotifyAsync(connection, transaction, user.Key, ct);
                 deleted += await connection.ExecuteScalarAsync<int>(new CommandDefinition(
                     deleteSql, new { userId = user.Key, ids = user.Select(r => r.Id).ToArray(), cutoff }, transaction, cancellationToken: ct));
                 await transaction.CommitAsync(ct);

@@ -11,6 +11,13 @@ internal static class SyncSetup
         services.AddSingleton<IValidateOptions<SyncOptions>, SyncOptionsValidator>();
         services.AddSingleton<SyncPurger>();
         services.AddHostedService<SyncPurgeWorker>();
+
+        // Live sync: the hints of committed changes, received on one listening connection per instance.
+        services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LiveOptions>, LiveOptionsValidator>();
+        services.AddSingleton<ChangeHintHub>();
+        services.AddSingleton<ChangeHintListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChangeHintListener>());
         return services;
     }
 }

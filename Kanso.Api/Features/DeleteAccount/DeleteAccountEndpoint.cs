@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Dapper;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
@@ -33,6 +34,7 @@ internal static class DeleteAccountEndpoint
 
         await transaction.CommitAsync(ct);
         users.Forget(userId);
+        await ChangeHints.AccountDeletedAsync(connection, userId, ct);
         return TypedResults.Ok(new DeleteAccountResponse("deleted", userId));
     }
 }

@@ -17,6 +17,7 @@ internal static class GetEntryEndpoint
             .WithName("GetEntry")
             .WithSummary("One live entry of the caller; 404 when it does not exist, is deleted or is another user's (a non-UUID id is a 404 too).")
             .WithTags("Entries")
+            .WithChangeETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }

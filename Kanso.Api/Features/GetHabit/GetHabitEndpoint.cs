@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -16,6 +17,7 @@ internal static class GetHabitEndpoint
             .WithName("GetHabit")
             .WithSummary("One live habit of the caller; 404 when it does not exist, is deleted or is another user's (a non-UUID id is a 404 too).")
             .WithTags("Habits")
+            .WithChangeETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Kanso.Api.Domain.Streaks;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Json;
@@ -28,7 +29,8 @@ internal static class GetStatsEndpoint
                 "and its end_date; a weekly habit schedules min(times_per_week, that week's days in the range up to today) days per Monday-to-Sunday week. " +
                 "completion_rate = days_completed / days_scheduled x 100 (0 when nothing is scheduled), unrounded. Archived and deleted habits are left out. " +
                 "current_streak and longest_streak are the stored values the streak worker keeps.")
-            .WithTags("Stats");
+            .WithTags("Stats")
+            .WithChangeETag(http => $"{http.GetZone().Id}|{LocalDays.Today(http.RequestServices.GetRequiredService<IClock>(), http.GetZone())}"); // the zone used and its today
         return group;
     }
 

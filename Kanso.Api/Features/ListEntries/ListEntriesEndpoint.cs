@@ -24,6 +24,7 @@ internal static class ListEntriesEndpoint
             .WithDescription("`habit_id` is required. `from` and `to` are RFC 3339 instants with an offset; `to` defaults to now and `from` to 30 days before `to`. " +
                 "A bad value, or `from` after `to`, is a 400; a habit that is not the caller's (or is deleted) is a 404.")
             .WithTags("Entries")
+            .WithChangeETag(http => !string.IsNullOrEmpty(http.Request.Query["from"]) && !string.IsNullOrEmpty(http.Request.Query["to"]) ? "" : null) // a defaulted window moves with the clock
             .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Kanso.Api.Domain.Records;
+using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
@@ -14,7 +15,8 @@ internal static class ListHabitsEndpoint
         group.MapGet("/habits", HandleAsync)
             .WithName("ListHabits")
             .WithSummary("The caller's live habits (archived ones included, deleted ones not) as a bare array, by sort_order, then created_at.")
-            .WithTags("Habits");
+            .WithTags("Habits")
+            .WithChangeETag();
         return group;
     }
 

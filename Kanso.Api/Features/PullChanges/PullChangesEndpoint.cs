@@ -7,6 +7,7 @@ using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Auth;
 using Kanso.Api.Infrastructure.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Mvc;
 using NodaTime;
 using Npgsql;
@@ -34,17 +35,57 @@ internal static class PullChangesEndpoint
 
                 **Cursor.** Opaque; store it as given. It is tied to the account: a cursor of another account, or a malformed one, is 400 `invalid cursor`. When a page empties the backlog the cursor moves to the account's current position, so an idle pull costs one short index read.
 
+                **Long poll** (`wait`, 1–30 seconds, with a cursor): when nothing changed after the cursor, the answer is held until a change commits (then answered at once) or `wait` seconds pass (then an empty page, the cursor at the same position). For clients that cannot hold the event stream (`GET /sync/events`). A held request holds no database connection.
+
                 **410 `resync required`.** Tombstones are kept for the tombstone retention (30 days by default). A cursor from before a purged tombstone could miss that deletion, so it is refused: drop the local copy's sync state and pull again without a cursor.
                 """)
             .WithTags("Sync")
             .StampsSessionSync()
+            .WithRequestTimeout(new RequestTimeoutPolicy { Timeout = ErrorSetup.RequestTimeout + TimeSpan.FromSeconds(LiveOptions.MaxWaitSeconds), TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable })
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone);
         return group;
     }
 
+    /// <summary>
+    /// A pull, held when <paramref name="wait"/> is given with a cursor and the page is empty: until a
+    /// hint for the user comes (then pulled again at once) or the wait ends. Subscribed before the
+    /// first read, so a change committed after it always wakes the wait; no connection is held while
+    /// waiting (the page's connection is returned before).
+    /// </summary>
     private static async Task<Results<Ok<PullChangesResponse>, ProblemHttpResult>> HandleAsync(
-        [FromQuery] string? cursor, [FromQuery] string? limit, HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, KansoMetrics metrics, CancellationToken ct)
+        [FromQuery] string? cursor, [FromQuery] string? limit, [FromQuery] string? wait,
+        HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, KansoMetrics metrics, ChangeHintHub hints, CancellationToken ct)
+    {
+        var seconds = 0;
+        if (!string.IsNullOrEmpty(wait)
+            && (!int.TryParse(wait, NumberStyles.None, CultureInfo.InvariantCulture, out seconds) || seconds is < 1 or > LiveOptions.MaxWaitSeconds))
+        {
+            return Problems.Invalid("wait", $"'wait' must be a whole number of seconds from 1 to {LiveOptions.MaxWaitSeconds}.");
+        }
+
+        if (seconds == 0 || string.IsNullOrEmpty(cursor))
+        {
+            return await PageAsync(cursor, limit, http, principal, db, metrics, ct);
+        }
+
+        using var subscription = hints.TrySubscribe(principal.GetUserId())!;
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var page = await PageAsync(cursor, limit, http, principal, db, metrics, ct);
+            var remaining = deadline - DateTimeOffset.UtcNow;
+            if (page.Result is not Ok<PullChangesResponse> { Value: { HasMore: false, Habits.Count: 0, Entries.Count: 0, TimeOff: null or { Count: 0 }, Settings: null } }
+                || remaining <= TimeSpan.Zero
+                || !await subscription.WaitAsync(remaining, ct))
+            {
+                return page;
+            }
+        }
+    }
+
+    private static async Task<Results<Ok<PullChangesResponse>, ProblemHttpResult>> PageAsync(
+        string? cursor, string? limit, HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, KansoMetrics metrics, CancellationToken ct)
     {
         var take = DefaultLimit;
         if (!string.IsNullOrEmpty(limit)

@@ -80,14 +80,14 @@ internal sealed class PushChangesBatch(
 
             if (seen.TryGetValue(mutationId, out var first))
             {
-                var replay = first.Hash.AsSpan().SequenceEqual(mutation.Hash);
+                var replay = mutation.IsSameAs(first.Hash);
                 if (replay)
                 {
                     Replayed.Add(i);
                 }
 
                 results[i] = replay
-                    ? first.Result
+                    ? await ReplayAsync(mutation, first.Result)
                     : PushResult.Rejected(mutationId, new Dictionary<string, string[]>
                     {
                         ["mutation_id"] = ["'mutation_id' was already used for a different mutation; give each mutation its own id."],
@@ -117,6 +117,29 @@ internal sealed class PushChangesBatch(
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// A mutation seen before applies nothing: the first result's status and errors, and the record as
+    /// it is now (a tombstone when deleted since; null once purged), so a retry never brings back a
+    /// state that another device has changed since.
+    /// </summary>
+    private async Task<PushResult> ReplayAsync(PushMutation mutation, PushResult first)
+    {
+        if (first.Record is null)
+        {
+            return first with { Replayed = true };
+        }
+
+        object? current = mutation.Op switch
+        {
+            PushOp.UpsertHabit or PushOp.DeleteHabit =>
+                await HabitWrites.FindAsync(connection, transaction, userId, mutation.Id, ct) is { } habit ? HabitResponse.From(habit) : null,
+            PushOp.UpsertTimeOff or PushOp.DeleteTimeOff =>
+                await TimeOffWrites.FindAsync(connection, transaction, userId, mutation.Id, ct) is { } timeOff ? TimeOffResponse.From(timeOff) : null,
+            _ => await EntryWrites.FindAsync(connection, transaction, userId, mutation.Id, ct) is { } entry ? EntryResponse.From(entry, Protocol) : null,
+        };
+        return first with { Record = current, Replayed = true };
     }
 
     private async Task<PushResult> ApplyAsync(PushMutation mutation)
@@ -166,19 +189,26 @@ internal sealed class PushChangesBatch(
                 var habit = m.IsCreate
                     ? await HabitWrites.CreateAsync(connection, transaction, userId, m.Id, m.Habit!, now, ct)
                     : await HabitWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.Habit!, ct);
-                return FromHabit(id, habit);
+                // A create over an existing id that would change it is an edit the client believes new: never drop it silently.
+                return habit is HabitResult.Existing { Record: var storedHabit } && !RepeatedCreate.Matches(storedHabit, m.Habit!)
+                    ? new(PushResult.Conflict(id, HabitResponse.From(storedHabit)), null, null)
+                    : FromHabit(id, habit);
             case PushOp.DeleteHabit:
                 return FromHabit(id, await HabitWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
             case PushOp.UpsertEntry:
                 var entry = m.IsCreate
                     ? await EntryWrites.CreateAsync(connection, transaction, userId, m.Id, m.Entry!.HabitId!.Value, m.Entry, ct, Zone)
                     : await EntryWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.Entry!, ct, Zone);
-                return FromEntry(id, entry);
+                return entry is EntryResult.Existing { Record: var storedEntry } && !RepeatedCreate.Matches(storedEntry, m.Entry!.HabitId!.Value, m.Entry)
+                    ? new(PushResult.Conflict(id, EntryResponse.From(storedEntry, Protocol)), null, null)
+                    : FromEntry(id, entry);
             case PushOp.UpsertTimeOff:
                 var timeOff = m.IsCreate
                     ? await TimeOffWrites.CreateAsync(connection, transaction, userId, m.Id, m.TimeOff!, ct)
                     : await TimeOffWrites.UpdateAsync(connection, transaction, userId, m.Id, m.Version, m.TimeOff!, ct);
-                return FromTimeOff(id, timeOff);
+                return timeOff is TimeOffResult.Existing { Record: var storedTimeOff } && !RepeatedCreate.Matches(storedTimeOff, m.TimeOff!)
+                    ? new(PushResult.Conflict(id, TimeOffResponse.From(storedTimeOff)), null, null)
+                    : FromTimeOff(id, timeOff);
             case PushOp.DeleteTimeOff:
                 return FromTimeOff(id, await TimeOffWrites.DeleteAsync(connection, transaction, userId, m.Id, m.IsCreate ? null : m.Version, ct));
             default:

@@ -11,8 +11,12 @@ internal sealed record PushChangesRequest
 /// <summary>One result per mutation, in request order, and the cursor of the push's last effect.</summary>
 internal sealed record PushChangesResponse(PushResult[] Results, string Cursor);
 
-/// <summary>A mutation's result: <c>record</c> for applied and conflict, <c>errors</c> for rejected.</summary>
-internal sealed record PushResult(string? MutationId, string Status, object? Record, IDictionary<string, string[]>? Errors)
+/// <summary>
+/// A mutation's result: <c>record</c> for applied and conflict, <c>errors</c> for rejected.
+/// <c>replayed</c> is true when the <c>mutation_id</c> was seen before: the first result's status and
+/// errors, with <c>record</c> as the record is now.
+/// </summary>
+internal sealed record PushResult(string? MutationId, string Status, object? Record, IDictionary<string, string[]>? Errors, bool Replayed = false)
 {
     public static PushResult Applied(string? mutationId, object record) => new(mutationId, "applied", record, null);
 

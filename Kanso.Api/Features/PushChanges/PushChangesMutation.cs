@@ -19,8 +19,10 @@ internal enum PushOp
 
 /// <summary>
 /// One mutation of a push, parsed on its own: a malformed mutation becomes a rejection with
-/// <see cref="Errors"/>, never a 400 for the whole push. <see cref="Hash"/> identifies the body, so a
-/// replay (same <c>mutation_id</c>, same body) can be told from a reused id.
+/// <see cref="Errors"/>, never a 400 for the whole push. <see cref="Hash"/> identifies what the
+/// mutation means (op, id, version and the parsed values of the known fields of <c>data</c>), so a
+/// replay (same <c>mutation_id</c>, same mutation) can be told from a reused id whatever a retry adds
+/// or how it spells a number. A mutation whose parts do not parse is identified by its canonical JSON.
 /// </summary>
 internal sealed record PushMutation(
     string? MutationId,
@@ -42,6 +44,13 @@ internal sealed record PushMutation(
 
     /// <summary>Absent or 0: create; otherwise the version the client last saw (an update, or a checked delete).</summary>
     public bool IsCreate => Version == 0;
+
+    /// <summary>The v1.0 identity (canonical JSON), which results stored before v1.1 were remembered under.</summary>
+    public byte[]? JsonHash { get; init; }
+
+    /// <summary>Whether a stored identity is this mutation's: by meaning, or by the v1.0 canonical JSON.</summary>
+    public bool IsSameAs(byte[] stored) =>
+        stored.AsSpan().SequenceEqual(Hash) || (JsonHash is { } json && stored.AsSpan().SequenceEqual(json));
 
     /// <param name="protocol">The client's protocol: time off ops exist from protocol 2 on.</param>
     public static PushMutation Parse(JsonElement element, JsonSerializerOptions options, int protocol = 1)
@@ -101,7 +110,13 @@ internal sealed record PushMutation(
             }
         }
 
-        return new PushMutation(mutationId, hash, op ?? default, id ?? default, version ?? 0, habit, entry, errors.Count == 0 ? null : errors, timeOff);
+        var understood = op is not null && id is not null && version is not null
+            && (op is PushOp.DeleteHabit or PushOp.DeleteEntry or PushOp.DeleteTimeOff || habit is not null || entry is not null || timeOff is not null);
+        var identity = understood ? MutationIdentity.Hash(op!.Value, id!.Value, version!.Value, habit, entry, timeOff) : hash;
+        return new PushMutation(mutationId, identity, op ?? default, id ?? default, version ?? 0, habit, entry, errors.Count == 0 ? null : errors, timeOff)
+        {
+            JsonHash = hash,
+        };
     }
 
     private static PushMutation Malformed(string? mutationId, byte[] hash, string field, string message) =>
@@ -248,8 +263,9 @@ internal sealed record PushMutation(
         }
         catch (InvalidOperationException)
         {
-            // Not valid Unicode somewhere, so no canonical form: the text as sent identifies it.
-            return SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(element.GetRawText()));
+            // Not valid Unicode somewhere, so no canonical form: the bytes as sent identify it (read
+            // raw: turning them into text would fail the same way).
+            return SHA256.HashData(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element));
         }
 
         return SHA256.HashData(buffer.WrittenSpan);

@@ -20,6 +20,18 @@ internal sealed class JwtOptions
     public string Audience { get; set; } = "kanso-app";
 
     public TimeSpan Lifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Signing keys that were published with Kanso (compose.yaml and scripts/run-local.sh up to v1.0):
+    /// whoever read the repository could sign a token for any user id with them.
+    /// </summary>
+    private static readonly string[] PublishedKeys = ["development-only-signing-key-change-me-0123456789"];
+
+    /// <summary>The failure when <paramref name="signingKey"/> is a published key outside Development, else null.</summary>
+    public static string? RefusePublishedKey(string? signingKey, IHostEnvironment environment) =>
+        !environment.IsDevelopment() && signingKey is not null && PublishedKeys.Contains(signingKey.Trim(), StringComparer.Ordinal)
+            ? $"Jwt__SigningKey is a key published in the Kanso repository, so anyone could sign tokens; outside the Development environment (this is '{environment.EnvironmentName}') set a secret of your own, e.g. Jwt__SigningKey=$(openssl rand -base64 48)."
+            : null;
 }
 
 internal sealed class JwtOptionsValidator : IValidateOptions<JwtOptions>

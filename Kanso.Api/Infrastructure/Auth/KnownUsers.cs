@@ -28,6 +28,9 @@ internal sealed class KnownUsers(NpgsqlDataSource db, IMemoryCache cache, UserRe
         WHERE user_id = @id AND user_id IN (SELECT id FROM changed) AND deleted_at IS NULL AND NOT streak_dirty
         """;
 
+    /// <summary>Tests only: runs between the database read and the cache fill, to interleave a deletion there.</summary>
+    internal Func<Guid, Task>? AfterReadHook { get; set; }
+
     public async ValueTask<KnownUser?> FindAsync(Guid id, CancellationToken ct)
     {
         if (cache.TryGetValue(Key(id), out KnownUser? known))
@@ -35,11 +38,23 @@ internal sealed class KnownUsers(NpgsqlDataSource db, IMemoryCache cache, UserRe
             return known;
         }
 
+        // A deletion that commits after this read evicts before the fill below: the eviction count,
+        // read before the query and checked after the fill, tells, and the fill is undone.
+        var evictions = revocations.Evictions;
         await using var connection = await db.OpenConnectionAsync(ct);
         known = await connection.QuerySingleOrDefaultAsync<KnownUser>(new CommandDefinition(FindSql, new { id }, cancellationToken: ct));
+        if (AfterReadHook is { } hook)
+        {
+            await hook(id);
+        }
+
         if (known is not null)
         {
             cache.Set(Key(id), known, Ttl);
+            if (revocations.Evictions != evictions)
+            {
+                cache.Remove(Key(id));
+            }
         }
 
         return known;
@@ -61,7 +76,7 @@ internal sealed class KnownUsers(NpgsqlDataSource db, IMemoryCache cache, UserRe
     /// <summary>Evicts a deleted account here at once, and on every other instance through Redis.</summary>
     public void Forget(Guid id)
     {
-        cache.Remove(Key(id));
+        revocations.Evict(id);
         revocations.Publish(id);
     }
 

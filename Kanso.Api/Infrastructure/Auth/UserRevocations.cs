@@ -15,6 +15,19 @@ internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache,
 {
     private static readonly RedisChannel Channel = RedisChannel.Literal("kanso:users:deleted");
 
+    private long _evictions;
+
+    /// <summary>How many evictions this instance has made; a lookup that saw it change while it ran must not keep its fill.</summary>
+    public long Evictions => Interlocked.Read(ref _evictions);
+
+    /// <summary>Drops the account from this instance's cache (counted first, so a racing fill sees it).</summary>
+    public void Evict(Guid userId)
+    {
+        Interlocked.Increment(ref _evictions);
+        cache.Remove(KnownUsers.Key(userId));
+        metrics.RevocationEviction();
+    }
+
     public void Publish(Guid userId)
     {
         if (redis.Multiplexer is { IsConnected: true } mux)
@@ -30,6 +43,7 @@ internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache,
             return;
         }
 
+        var delay = TimeSpan.FromSeconds(2);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -38,16 +52,27 @@ internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache,
                 {
                     if (Guid.TryParseExact(message.ToString(), "N", out var userId))
                     {
-                        cache.Remove(KnownUsers.Key(userId));
-                        metrics.RevocationEviction();
+                        Evict(userId);
                     }
                 });
                 return;
             }
-            catch (RedisException ex)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogDebug("Subscribing to account deletions failed ({Message}); retrying", ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+                // Not only RedisException: a Redis that accepts and never answers times out, and any
+                // failure here must leave the host serving (the cache's short lifetime is the bound meanwhile).
+                logger.LogWarning("Subscribing to account deletions failed ({Error}: {Message}); retrying in {Delay} s",
+                    ex.GetType().Name, ex.Message, delay.TotalSeconds);
+                try
+                {
+                    await Task.Delay(delay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                delay = TimeSpan.FromSeconds(Math.Min(30, delay.TotalSeconds * 2));
             }
         }
     }
