@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -30,7 +31,7 @@ public sealed class ExportDataTests(ApiFixture fixture, ITestOutputHelper output
         var document = await response.ShouldBeAsync(200);
 
         Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
-        Assert.Equal(1, (int)document["format_version"]!);
+        Assert.Equal(2, (int)document["format_version"]!);
         Assert.EndsWith("Z", (string?)document["exported_at"]);
         Assert.Equal(user.Id.ToString(), (string?)document["user"]!["id"]);
         Assert.Equal("Europe/Rome", (string?)document["user"]!["timezone"]);
@@ -39,6 +40,13 @@ public sealed class ExportDataTests(ApiFixture fixture, ITestOutputHelper output
         Assert.Equal(1, (int)exported["version"]!);
         var entry = Assert.Single(document["entries"]!.AsArray());
         Assert.Equal(habit.ToString(), (string?)entry!["habit_id"]);
+        Assert.Equal("done", (string?)entry["kind"]);
+        Assert.NotNull((string?)entry["local_date"]);
+        Assert.Equal("at_least", (string?)exported["goal"]);
+        Assert.Equal("Europe/Rome", (string?)document["settings"]!["timezone"]);
+        Assert.Equal("00:00", (string?)document["settings"]!["day_start"]);
+        Assert.Equal(1, (int)document["settings"]!["version"]!);
+        Assert.Empty(document["time_off"]!.AsArray());
     }
 
     [Fact]
@@ -47,19 +55,31 @@ public sealed class ExportDataTests(ApiFixture fixture, ITestOutputHelper output
         var user = await CreateUserAsync("Europe/Rome");
         var habit = await user.Client.CreateHabitIdAsync(new { title = "=HYPERLINK(\"x\")", description = "line one\nline two, with a comma" });
         await user.Client.CreateEntryAsync(habit, "2026-03-08T23:30:00Z");
+        var skip = await (await user.Client.PostJsonAsync("/api/v1/entries", new { habit_id = habit, completion_date = "2026-03-10T08:00:00Z", kind = "skip" })).ShouldBeAsync(201);
+        var timeOff = await (await user.Client.PostJsonAsync("/api/v1/time-off", new { start_date = "2026-04-01", end_date = "2026-04-05", habit_ids = new[] { habit }, note = "@home, resting" })).ShouldBeAsync(201);
+        var allHabits = await (await user.Client.PostJsonAsync("/api/v1/time-off", new { start_date = "2026-05-01", end_date = "2026-05-01" })).ShouldBeAsync(201);
+        await (await user.Client.PutAsJsonAsync("/api/v1/settings", new { day_start = "04:30", version = 1 })).ShouldBeAsync(200);
 
         var response = await user.Client.GetAsync("/api/v1/export?format=csv");
         var bad = await user.Client.GetAsync("/api/v1/export?format=xml");
 
         Assert.Equal("application/zip", response.Content.Headers.ContentType?.MediaType);
         using var zip = new ZipArchive(new MemoryStream(await response.Content.ReadAsByteArrayAsync()));
-        Assert.Equal(["entries.csv", "habits.csv"], zip.Entries.Select(e => e.FullName).Order());
+        Assert.Equal(["entries.csv", "habits.csv", "settings.csv", "time_off.csv"], zip.Entries.Select(e => e.FullName).Order());
         var habits = Read(zip, "habits.csv");
         var entries = Read(zip, "entries.csv");
-        Assert.StartsWith("id,title,description,", habits);
+        var timeOffCsv = Read(zip, "time_off.csv");
+        Assert.StartsWith("id,title,description,color,icon,sort_order,type,target_value,unit,goal,", habits);
         Assert.Contains($"{habit},\"'=HYPERLINK(\"\"x\"\")\",\"line one\nline two, with a comma\",", habits);
-        Assert.StartsWith("id,habit_id,habit_title,completion_date,local_date,value,", entries);
-        Assert.Contains(",2026-03-08T23:30:00.000000Z,2026-03-09,1,", entries); // the local day in Rome
+        Assert.Contains(",at_least,daily,", habits);
+        Assert.StartsWith("id,habit_id,habit_title,completion_date,local_date,kind,value,", entries);
+        Assert.Contains(",2026-03-08T23:30:00.000000Z,2026-03-09,done,1,", entries); // the local day in Rome, as stored
+        Assert.Contains($"{skip["id"]},{habit},", entries);
+        Assert.Contains(",2026-03-10T08:00:00.000000Z,2026-03-10,skip,", entries);
+        Assert.StartsWith("id,start_date,end_date,habit_ids,note,version,created_at,updated_at\r\n", timeOffCsv);
+        Assert.Contains($"{timeOff["id"]},2026-04-01,2026-04-05,{habit},\"'@home, resting\",1,", timeOffCsv);
+        Assert.Contains($"{allHabits["id"]},2026-05-01,2026-05-01,,,1,", timeOffCsv);
+        Assert.Equal("timezone,day_start,version\r\nEurope/Rome,04:30,2\r\n", Read(zip, "settings.csv"));
         await bad.ShouldBeProblemAsync(400, "validation failed");
     }
 
@@ -80,8 +100,9 @@ public sealed class ExportDataTests(ApiFixture fixture, ITestOutputHelper output
             await db.ExecuteAsync("""
                 INSERT INTO habits (user_id, id, title, start_date, created_at, updated_at, change_seq)
                 SELECT @userId, gen_random_uuid(), 'Habit ' || h, now() - interval '2 years', now(), now(), 1 FROM generate_series(1, 10) h;
-                INSERT INTO habit_entries (user_id, id, habit_id, completion_date, value, notes, created_at, updated_at, change_seq)
-                SELECT @userId, gen_random_uuid(), h.id, now() - (n || ' minutes')::interval, 1, 'a short note', now(), now(), 1
+                INSERT INTO habit_entries (user_id, id, habit_id, completion_date, local_date, value, notes, created_at, updated_at, change_seq)
+                SELECT @userId, gen_random_uuid(), h.id, now() - (n || ' minutes')::interval, ((now() - (n || ' minutes')::interval) AT TIME ZONE 'UTC')::date,
+                    1, 'a short note', now(), now(), 1
                 FROM (SELECT id, row_number() OVER () AS k FROM habits WHERE user_id = @userId) h, generate_series(1, @perHabit) n;
                 """, new { userId, perHabit = Entries / 10 });
         }

@@ -15,41 +15,121 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
     private const string Range = "start_date=2026-01-01&end_date=2026-02-14";
 
     [Fact]
-    public async Task Export_then_import_into_a_fresh_account_gives_the_same_habits_entries_and_stats()
+    public async Task Export_then_import_into_a_fresh_account_gives_the_same_records_settings_stats_and_streaks()
     {
         Factory.Clock.Reset(Instant.FromUtc(2026, 2, 15, 12, 0));
         var source = await CreateUserAsync("Europe/Rome");
         var ids = await SeedAsync(source.Client);
         var document = await ExportAsync(source.Client);
         var target = await CreateUserAsync("Europe/Rome");
+        Protocol2(target.Client);
         var targetCursor = (string)(await target.Client.PullAsync(null))["cursor"]!;
 
         var imported = await (await ImportAsync(target.Client, document)).ShouldBeAsync(200);
 
+        Assert.Equal(2, (int)document["format_version"]!);
         Assert.Equal("kanso", (string?)imported["format"]);
-        Assert.Equal(3, (int)imported["habits"]!["created"]!);
+        Assert.Equal(ids.LiveHabits.Length, (int)imported["habits"]!["created"]!);
         Assert.Equal(ids.LiveEntries, (int)imported["entries"]!["created"]!);
-        Assert.Equal(0, (int)imported["habits"]!["conflicts"]! + (int)imported["entries"]!["conflicts"]!);
+        Assert.Equal(1, (int)imported["time_off"]!["created"]!);
+        Assert.Equal("applied", (string?)imported["settings"]);
+        Assert.Equal(0, (int)imported["habits"]!["conflicts"]! + (int)imported["entries"]!["conflicts"]! + (int)imported["time_off"]!["conflicts"]!);
         Assert.Equal(Comparable(await HabitsAsync(source.Client)), Comparable(await HabitsAsync(target.Client)));
         foreach (var habitId in ids.LiveHabits)
         {
             Assert.Equal(Comparable(await EntriesAsync(source.Client, habitId)), Comparable(await EntriesAsync(target.Client, habitId)));
         }
 
-        // Stats (streaks included, once the worker has computed them) are the same.
-        var expected = Stats(await StatsAsync(source.Client));
-        await TestRows.EventuallyAsync(async () => Stats(await StatsAsync(target.Client)) == expected, "the imported account's stats equal the source's");
+        // The skip, the entry of 01:30 that belongs to the day before (day start 03:00), the at_most goal and the time off came along.
+        var daily = await EntriesAsync(target.Client, ids.LiveHabits[0]);
+        Assert.Contains(daily.AsArray(), e => (string?)e!["kind"] == "skip" && (string?)e["local_date"] == "2026-01-21");
+        Assert.Contains(daily.AsArray(), e => (string?)e!["completion_date"] == "2026-01-23T01:30:00.000000Z" && (string?)e["local_date"] == "2026-01-22");
+        Assert.Equal("at_most", (string?)(await HabitsAsync(target.Client)).AsArray().Single(h => (string?)h!["id"] == ids.LiveHabits[3].ToString())!["goal"]);
+        Assert.Equal(Comparable(await TimeOffAsync(source.Client)), Comparable(await TimeOffAsync(target.Client)));
+        var settings = await (await target.Client.GetAsync("/api/v1/settings")).ShouldBeAsync(200);
+        Assert.Equal("Europe/Rome", (string?)settings["timezone"]);
+        Assert.Equal("03:00", (string?)settings["day_start"]);
+
+        // Stats and streaks, once the worker has computed both accounts, are the same.
+        await TestRows.EventuallyAsync(async () => await DirtyHabitsAsync(source.Id) + await DirtyHabitsAsync(target.Id) == 0, "the streak worker has computed both accounts");
+        Assert.Equal(Stats(await StatsAsync(source.Client)), Stats(await StatsAsync(target.Client)));
+        var streaks = Streaks(await HabitsAsync(source.Client));
+        Assert.Equal(streaks, Streaks(await HabitsAsync(target.Client)));
+        var dailyHabit = (await HabitsAsync(target.Client)).AsArray().Single(h => (string?)h!["id"] == ids.LiveHabits[0].ToString())!;
+        Assert.True((int)dailyHabit["longest_streak"]! >= 20, $"the daily habit's streak was computed, not left at its default: {streaks}");
 
         // Another device of the target account receives the import through its next pull.
         var pulled = await target.Client.PullAsync(targetCursor, 1000);
-        Assert.Equal(3, pulled["habits"]!.AsArray().Count);
+        Assert.Equal(ids.LiveHabits.Length, pulled["habits"]!.AsArray().Count);
         Assert.Equal(ids.LiveEntries, pulled["entries"]!.AsArray().Count);
+        Assert.Single(pulled["time_off"]!.AsArray());
+        Assert.Equal("03:00", (string?)pulled["settings"]!["day_start"]);
+    }
+
+    [Fact]
+    public async Task Imported_time_off_recomputes_the_streaks_of_the_habits_it_covers()
+    {
+        Factory.Clock.Reset(Instant.FromUtc(2026, 2, 15, 12, 0));
+        var user = await CreateUserAsync();
+        Protocol2(user.Client);
+        var habit = await user.Client.CreateHabitIdAsync(new { title = "Stretch", start_date = "2026-02-01T00:00:00Z" });
+        for (var day = 1; day <= 14; day++)
+        {
+            if (day != 10)
+            {
+                await user.Client.CreateEntryAsync(habit, $"2026-02-{day:00}T08:00:00Z");
+            }
+        }
+
+        await TestRows.EventuallyAsync(async () => await DirtyHabitsAsync(user.Id) == 0, "the streak worker has computed the habit");
+        Assert.Equal(4, await CurrentStreakAsync(user.Client, habit));
+        var document = new JsonObject
+        {
+            ["format_version"] = 2,
+            ["time_off"] = new JsonArray(new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["start_date"] = "2026-02-10", ["end_date"] = "2026-02-10" }),
+        };
+
+        var imported = await (await ImportAsync(user.Client, document)).ShouldBeAsync(200);
+
+        Assert.Equal(1, (int)imported["time_off"]!["created"]!);
+        await TestRows.EventuallyAsync(async () => await CurrentStreakAsync(user.Client, habit) == 13, "the day off no longer breaks the streak");
+    }
+
+    private static async Task<int> CurrentStreakAsync(HttpClient client, Guid habitId) =>
+        (int)(await (await client.GetAsync($"/api/v1/habits/{habitId}")).ShouldBeAsync(200))["current_streak"]!;
+
+    [Fact]
+    public async Task A_format_1_document_is_read_and_its_entries_take_their_day_like_a_write()
+    {
+        var user = await CreateUserAsync();
+        Protocol2(user.Client);
+        await (await user.Client.PutAsJsonAsync("/api/v1/settings", new { day_start = "03:00", version = 1 })).ShouldBeAsync(200);
+        var habitId = Guid.NewGuid();
+        var entryId = Guid.NewGuid();
+        var document = new JsonObject
+        {
+            ["format_version"] = 1,
+            ["habits"] = new JsonArray(new JsonObject { ["id"] = habitId.ToString(), ["title"] = "From an earlier server" }),
+            ["entries"] = new JsonArray(new JsonObject { ["id"] = entryId.ToString(), ["habit_id"] = habitId.ToString(), ["completion_date"] = "2026-03-08T23:30:00Z" }),
+        };
+        user.Client.DefaultRequestHeaders.Add("X-Timezone", "Europe/Rome");
+
+        var imported = await (await ImportAsync(user.Client, document)).ShouldBeAsync(200);
+
+        Assert.Equal(1, (int)imported["entries"]!["created"]!);
+        Assert.Equal(0, (int)imported["time_off"]!["created"]!);
+        Assert.Equal("absent", (string?)imported["settings"]);
+        var entry = await (await user.Client.GetAsync($"/api/v1/entries/{entryId}")).ShouldBeAsync(200);
+        Assert.Equal("2026-03-08", (string?)entry["local_date"]); // 00:30 on the 9th in Rome, before the 03:00 day start
+        Assert.Equal("done", (string?)entry["kind"]);
+        Assert.Equal(0, (int)(await (await ImportAsync(user.Client, document)).ShouldBeAsync(200))["entries"]!["created"]!);
     }
 
     [Fact]
     public async Task Importing_the_same_document_twice_changes_nothing()
     {
-        var source = await CreateUserAsync();
+        Factory.Clock.Reset(Instant.FromUtc(2026, 2, 15, 12, 0));
+        var source = await CreateUserAsync("Europe/Rome");
         var ids = await SeedAsync(source.Client);
         var document = await ExportAsync(source.Client);
         var target = await CreateUserAsync();
@@ -61,11 +141,17 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
         var intoSource = await (await ImportAsync(source.Client, document)).ShouldBeAsync(200);
 
         Assert.Equal(0, (int)again["habits"]!["created"]!);
-        Assert.Equal(3, (int)again["habits"]!["unchanged"]!);
+        Assert.Equal(ids.LiveHabits.Length, (int)again["habits"]!["unchanged"]!);
         Assert.Equal(0, (int)again["entries"]!["created"]!);
         Assert.Equal(ids.LiveEntries, (int)again["entries"]!["unchanged"]!);
+        Assert.Equal(0, (int)again["time_off"]!["created"]!);
+        Assert.Equal(1, (int)again["time_off"]!["unchanged"]!);
+        Assert.Equal("unchanged", (string?)again["settings"]);
+        Assert.Empty(again["conflict_ids"]!.AsArray());
         Assert.Equal(before, await ChangeSeqAsync(target.Id));
         Assert.Equal(0, (int)intoSource["habits"]!["created"]! + (int)intoSource["habits"]!["conflicts"]!);
+        Assert.Equal(0, (int)intoSource["time_off"]!["created"]! + (int)intoSource["time_off"]!["conflicts"]!);
+        Assert.Equal("unchanged", (string?)intoSource["settings"]);
     }
 
     [Fact]
@@ -88,6 +174,33 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task Time_off_and_settings_the_account_changed_are_reported_and_kept()
+    {
+        var source = await CreateUserAsync("Europe/Rome");
+        var ids = await SeedAsync(source.Client);
+        var document = await ExportAsync(source.Client);
+        var target = await CreateUserAsync();
+        Protocol2(target.Client);
+        await (await ImportAsync(target.Client, document)).ShouldBeAsync(200);
+        await (await target.Client.PutAsJsonAsync($"/api/v1/time-off/{ids.TimeOff}", new { note = "Changed on the target", version = 1 })).ShouldBeAsync(200);
+        await (await target.Client.PutAsJsonAsync("/api/v1/settings", new { day_start = "05:00", version = 2 })).ShouldBeAsync(200);
+        var before = await ChangeSeqAsync(target.Id);
+
+        var again = await (await ImportAsync(target.Client, document)).ShouldBeAsync(200);
+
+        Assert.Equal(1, (int)again["time_off"]!["conflicts"]!);
+        Assert.Equal(0, (int)again["time_off"]!["created"]!);
+        Assert.Equal([ids.TimeOff.ToString()], again["conflict_ids"]!.AsArray().Select(id => (string?)id));
+        Assert.Equal("conflict", (string?)again["settings"]);
+        Assert.Equal(before, await ChangeSeqAsync(target.Id));
+        var timeOff = await (await target.Client.GetAsync($"/api/v1/time-off/{ids.TimeOff}")).ShouldBeAsync(200);
+        Assert.Equal("Changed on the target", (string?)timeOff["note"]);
+        var settings = await (await target.Client.GetAsync("/api/v1/settings")).ShouldBeAsync(200);
+        Assert.Equal("05:00", (string?)settings["day_start"]);
+        Assert.Equal("Europe/Rome", (string?)settings["timezone"]);
+    }
+
+    [Fact]
     public async Task An_invalid_record_refuses_the_whole_import()
     {
         var user = await CreateUserAsync();
@@ -98,6 +211,10 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
                 new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["title"] = "Fine" },
                 new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["title"] = "", ["color"] = "red" }),
             ["entries"] = new JsonArray(new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["habit_id"] = Guid.NewGuid().ToString(), ["completion_date"] = "2026-01-01T10:00:00Z" }),
+            ["time_off"] = new JsonArray(
+                new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["start_date"] = "2026-02-10", ["end_date"] = "2026-02-01" },
+                new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["start_date"] = "2026-02-01", ["end_date"] = "2026-02-02", ["habit_ids"] = new JsonArray() }),
+            ["settings"] = new JsonObject { ["timezone"] = "Mars/Olympus", ["day_start"] = "07:00" },
         };
 
         var response = await ImportAsync(user.Client, document);
@@ -105,6 +222,10 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
         var body = await response.ShouldBeProblemAsync(400, "validation failed");
         Assert.NotNull(body["errors"]!["habits[1].title"]);
         Assert.NotNull(body["errors"]!["habits[1].color"]);
+        Assert.NotNull(body["errors"]!["time_off[0].end_date"]);
+        Assert.NotNull(body["errors"]!["time_off[1].habit_ids"]);
+        Assert.NotNull(body["errors"]!["settings.timezone"]);
+        Assert.NotNull(body["errors"]!["settings.day_start"]);
         Assert.Empty((await HabitsAsync(user.Client)).AsArray());
     }
 
@@ -145,7 +266,7 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.True(Encoding.UTF8.GetByteCount(document.ToJsonString()) > 1024 * 1024);
 
         var big = await (await ImportAsync(user.Client, document)).ShouldBeAsync(200);
-        var wrongVersion = await ImportAsync(user.Client, new JsonObject { ["format_version"] = 2 });
+        var wrongVersion = await ImportAsync(user.Client, new JsonObject { ["format_version"] = 3 });
         var text = await user.Client.PostAsync("/api/v1/import", new StringContent("hello", Encoding.UTF8, "text/plain"));
         var notJson = await user.Client.PostAsync("/api/v1/import", new StringContent("{\"format_version\": 1, \"habits\": [", Encoding.UTF8, "application/json"));
         var notZip = await user.Client.PostAsync("/api/v1/import", new ByteArrayContent([1, 2, 3]) { Headers = { ContentType = new MediaTypeHeaderValue("application/zip") } });
@@ -234,11 +355,18 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
 
     private static ByteArrayContent Zip(byte[] bytes) => new(bytes) { Headers = { ContentType = new MediaTypeHeaderValue("application/zip") } };
 
-    private sealed record Seeded(Guid[] LiveHabits, int LiveEntries);
+    private sealed record Seeded(Guid[] LiveHabits, int LiveEntries, Guid TimeOff);
 
-    /// <summary>Three live habits of every shape with entries, plus a deleted habit and a deleted entry (not exported).</summary>
+    private static void Protocol2(HttpClient client) => client.DefaultRequestHeaders.Add("Kanso-Protocol", "2");
+
+    /// <summary>
+    /// Four live habits of every shape (one at_most) with entries (one a skip, one before the 03:00 day
+    /// start), time off, a day start, plus a deleted habit and a deleted entry (not exported).
+    /// </summary>
     private static async Task<Seeded> SeedAsync(HttpClient client)
     {
+        Protocol2(client);
+        await (await client.PutAsJsonAsync("/api/v1/settings", new { day_start = "03:00", version = 1 })).ShouldBeAsync(200);
         var daily = await client.CreateHabitIdAsync(new { title = "Read", description = "=1+1 is not a formula", color = "#4A90E2", icon = "book", start_date = "2026-01-01T00:00:00+01:00", reminder_time = "07:30" });
         var weekdays = await client.CreateHabitIdAsync(new { title = "Gym", frequency_type = "specific_days", weekdays = new[] { 5, 1, 3 }, start_date = "2026-01-01T00:00:00Z" });
         var weekly = await client.CreateHabitIdAsync(new { title = "Water", type = "numeric", target_value = 8, unit = "glasses", frequency_type = "weekly", times_per_week = 5, start_date = "2026-01-01T00:00:00Z", sort_order = 2 });
@@ -257,11 +385,26 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
             }
         }
 
+        var sweets = await client.CreateHabitIdAsync(new { title = "Sweets", type = "numeric", target_value = 2, unit = "pieces", goal = "at_most", start_date = "2026-01-01T00:00:00Z" });
+        for (var day = 1; day <= 28; day += 3)
+        {
+            await client.CreateEntryAsync(sweets, $"2026-01-{day:00}T15:00:00Z", value: day == 10 ? 3 : 1);
+            entries++;
+        }
+
+        await (await client.PostJsonAsync("/api/v1/entries", new { habit_id = daily, completion_date = "2026-01-21T07:30:00Z", kind = "skip" })).ShouldBeAsync(201);
+        await client.CreateEntryAsync(daily, "2026-01-23T01:30:00Z");
+        entries += 2;
+        var timeOff = await (await client.PostJsonAsync("/api/v1/time-off", new
+        {
+            start_date = "2026-01-26", end_date = "2026-02-01", habit_ids = new[] { daily, weekly }, note = "Ski trip",
+        })).ShouldBeAsync(201);
+
         var deleted = await client.CreateEntryIdAsync(daily, "2026-01-25T07:30:00Z");
         (await client.DeleteAsync($"/api/v1/entries/{deleted}")).EnsureSuccessStatusCode();
         await client.CreateEntryAsync(gone, "2026-01-02T07:30:00Z");
         (await client.DeleteAsync($"/api/v1/habits/{gone}")).EnsureSuccessStatusCode();
-        return new Seeded([daily, weekdays, weekly], entries);
+        return new Seeded([daily, weekdays, weekly, sweets], entries, Guid.Parse((string)timeOff["id"]!));
     }
 
     private static async Task<JsonObject> ExportAsync(HttpClient client)
@@ -279,6 +422,8 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
     private static async Task<JsonNode> EntriesAsync(HttpClient client, Guid habitId) =>
         await (await client.GetAsync($"/api/v1/entries?habit_id={habitId}&from=2025-01-01T00:00:00Z&to=2027-01-01T00:00:00Z")).ShouldBeAsync(200);
 
+    private static async Task<JsonNode> TimeOffAsync(HttpClient client) => await (await client.GetAsync("/api/v1/time-off")).ShouldBeAsync(200);
+
     private static async Task<JsonNode> StatsAsync(HttpClient client) => await (await client.GetAsync($"/api/v1/stats/weekly?{Range}")).ShouldBeAsync(200);
 
     /// <summary>The records as both accounts must hold them: everything but the import's own updated_at and the recomputed streaks.</summary>
@@ -293,6 +438,13 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
         }).Order());
 
     private static string Stats(JsonNode stats) => stats.ToJsonString();
+
+    /// <summary>Each habit's computed streaks, in the habit list's order.</summary>
+    private static string Streaks(JsonNode habits) =>
+        string.Join('\n', habits.AsArray().Select(h => new JsonObject
+        {
+            ["id"] = (string?)h!["id"], ["current_streak"] = (int?)h["current_streak"], ["longest_streak"] = (int?)h["longest_streak"],
+        }.ToJsonString()));
 
     private async Task<long> DirtyHabitsAsync(Guid userId)
     {

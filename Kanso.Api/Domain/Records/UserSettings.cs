@@ -1,8 +1,11 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Dapper;
+using FluentValidation;
 using Kanso.Api.Domain.Sync;
 using Kanso.Api.Infrastructure.Json;
+using Kanso.Api.Infrastructure.Validation;
+using NodaTime;
 using Npgsql;
 
 namespace Kanso.Api.Domain.Records;
@@ -35,8 +38,23 @@ internal record SettingsFields
     public int? Version { get; init; }
 }
 
+/// <summary>Each sent settings field on its own: PUT /settings and an imported document's <c>settings</c>.</summary>
+internal sealed class SettingsFieldsValidator : AbstractValidator<SettingsFields>
+{
+    public SettingsFieldsValidator()
+    {
+        RuleFor(x => x.Timezone).NotSentAsNull()
+            .WhenSent(v => v.Length <= 64 && DateTimeZoneProviders.Tzdb.GetZoneOrNull(v) is not null).WithMessage("'{PropertyName}' must be an IANA time zone name such as Europe/Rome.");
+        RuleFor(x => x.DayStart).NotSentAsNull()
+            .WhenSent(v => SettingsRules.TryParseDayStart(v, out _)).WithMessage("'{PropertyName}' must be HH:MM from 00:00 to 06:00.");
+    }
+}
+
 internal static partial class SettingsRules
 {
+    /// <summary>The settings version of an account whose settings were never set (PUT /settings or an import).</summary>
+    public const int NeverSetVersion = 1;
+
     public const int MaxDayStartMinutes = 6 * 60;
 
     public static string FormatDayStart(int minutes) => string.Create(CultureInfo.InvariantCulture, $"{minutes / 60:00}:{minutes % 60:00}");
@@ -77,8 +95,19 @@ internal static class SettingsWrites
             return null;
         }
 
+        return await ApplyAsync(connection, transaction, userId, version, timezone, dayStartMinutes, change.Number, ct);
+    }
+
+    /// <summary>
+    /// The guarded statement of <see cref="UpdateAsync"/> under a change number the caller already took
+    /// (with the user's lock): an import applies settings under its own one.
+    /// </summary>
+    public static async Task<(UserSettingsRecord Settings, bool Applied, Guid[] DirtyHabits)?> ApplyAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, int version, string? timezone, int? dayStartMinutes, long changeSeq,
+        CancellationToken ct)
+    {
         var updated = await connection.QuerySingleOrDefaultAsync<UserSettingsRecord>(new CommandDefinition(
-            SettingsSql.Update, new { userId, version, timezone, dayStart = dayStartMinutes, changeSeq = change.Number }, transaction, cancellationToken: ct));
+            SettingsSql.Update, new { userId, version, timezone, dayStart = dayStartMinutes, changeSeq }, transaction, cancellationToken: ct));
         if (updated is null)
         {
             return await FindAsync(connection, transaction, userId, ct) is { } current ? (current, false, []) : null;

@@ -28,9 +28,9 @@ internal static class ExportDataEndpoint
     {
         group.MapGet("/export", HandleAsync)
             .WithName("ExportData")
-            .WithSummary("The account's data to take away: one JSON document (default) or, with ?format=csv, a zip of habits.csv and entries.csv.")
+            .WithSummary("The account's data to take away: one JSON document (default) or, with ?format=csv, a zip of habits.csv, entries.csv, time_off.csv and settings.csv.")
             .WithDescription("Streamed from one database snapshot, so memory stays flat whatever the account's size. " +
-                "The JSON document is `{format_version, exported_at, user, habits, entries}` with every live record, ids and versions included; POST /import takes it back.")
+                "The JSON document is `{format_version, exported_at, user, settings, habits, entries, time_off}` with every live record, ids and versions included; POST /import takes it back.")
             .WithTags("Data")
             .Produces(StatusCodes.Status200OK, contentType: KansoDocument.JsonContentType, additionalContentTypes: KansoDocument.ZipContentType)
             .DisableRequestTimeout();
@@ -67,6 +67,8 @@ internal static class ExportDataEndpoint
         writer.WriteString("exported_at", WireFormat.Format(now));
         writer.WritePropertyName("user");
         JsonSerializer.Serialize(writer, snapshot.User, options);
+        writer.WritePropertyName("settings");
+        JsonSerializer.Serialize(writer, SettingsResponse.From(snapshot.Settings), options);
 
         writer.WriteStartArray("habits");
         var rows = 0;
@@ -91,6 +93,17 @@ internal static class ExportDataEndpoint
         }
 
         writer.WriteEndArray();
+        writer.WriteStartArray("time_off");
+        await foreach (var timeOff in snapshot.TimeOffAsync())
+        {
+            JsonSerializer.Serialize(writer, TimeOffResponse.From(timeOff), options);
+            if (++rows % FlushEvery == 0)
+            {
+                await FlushAsync(writer, pipe, ct);
+            }
+        }
+
+        writer.WriteEndArray();
         writer.WriteEndObject();
         await FlushAsync(writer, pipe, ct);
         await pipe.CompleteAsync();
@@ -105,7 +118,6 @@ internal static class ExportDataEndpoint
     private static async Task WriteCsvZipAsync(Stream body, NpgsqlDataSource db, Guid userId, CancellationToken ct)
     {
         await using var snapshot = await ExportSnapshot.OpenAsync(db, userId, ct);
-        var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(snapshot.User.Timezone) ?? DateTimeZone.Utc;
 
         // ZipArchive writes (and closes its entries) synchronously, so it writes into a small
         // in-memory chunk that is handed to the response asynchronously every FlushEvery rows.
@@ -116,7 +128,7 @@ internal static class ExportDataEndpoint
             using (var habits = new StreamWriter(zip.CreateEntry("habits.csv").Open(), new UTF8Encoding(false)))
             {
                 await habits.WriteAsync(Csv.Line(
-                    "id", "title", "description", "color", "icon", "sort_order", "type", "target_value", "unit", "frequency_type", "weekdays",
+                    "id", "title", "description", "color", "icon", "sort_order", "type", "target_value", "unit", "goal", "frequency_type", "weekdays",
                     "interval", "times_per_week", "reminder_time", "start_date", "end_date", "archived_at", "current_streak", "longest_streak",
                     "version", "created_at", "updated_at"));
                 var rows = 0;
@@ -125,7 +137,7 @@ internal static class ExportDataEndpoint
                     titles[h.Id] = h.Title;
                     await habits.WriteAsync(Csv.Line(
                         h.Id.ToString(), Csv.Text(h.Title), Csv.Text(h.Description), h.Color, Csv.Text(h.Icon), Csv.Integer(h.SortOrder), h.Type,
-                        Csv.Number(h.TargetValue), Csv.Text(h.Unit), h.FrequencyType, h.Weekdays is null ? null : string.Join(' ', h.Weekdays),
+                        Csv.Number(h.TargetValue), Csv.Text(h.Unit), h.Goal, h.FrequencyType, h.Weekdays is null ? null : string.Join(' ', h.Weekdays),
                         Csv.Integer(h.Interval), Csv.Integer(h.TimesPerWeek), h.ReminderTime, Csv.Instant(h.StartDate), Csv.Instant(h.EndDate),
                         Csv.Instant(h.ArchivedAt), Csv.Integer(h.CurrentStreak), Csv.Integer(h.LongestStreak), Csv.Integer(h.Version),
                         Csv.Instant(h.CreatedAt), Csv.Instant(h.UpdatedAt)));
@@ -140,13 +152,13 @@ internal static class ExportDataEndpoint
             await chunk.DrainToAsync(body, ct);
             using (var entries = new StreamWriter(zip.CreateEntry("entries.csv").Open(), new UTF8Encoding(false)))
             {
-                await entries.WriteAsync(Csv.Line("id", "habit_id", "habit_title", "completion_date", "local_date", "value", "notes", "version", "created_at", "updated_at"));
+                await entries.WriteAsync(Csv.Line("id", "habit_id", "habit_title", "completion_date", "local_date", "kind", "value", "notes", "version", "created_at", "updated_at"));
                 var rows = 0;
                 await foreach (var e in snapshot.EntriesAsync())
                 {
                     await entries.WriteAsync(Csv.Line(
                         e.Id.ToString(), e.HabitId.ToString(), Csv.Text(titles.GetValueOrDefault(e.HabitId)), Csv.Instant(e.CompletionDate),
-                        WireFormat.Format(LocalDays.DateOf(e.CompletionDate, zone)), Csv.Number(e.Value), Csv.Text(e.Notes), Csv.Integer(e.Version),
+                        WireFormat.Format(e.LocalDate), e.Kind, Csv.Number(e.Value), Csv.Text(e.Notes), Csv.Integer(e.Version),
                         Csv.Instant(e.CreatedAt), Csv.Instant(e.UpdatedAt)));
                     if (++rows % FlushEvery == 0)
                     {
@@ -154,6 +166,32 @@ internal static class ExportDataEndpoint
                         await chunk.DrainToAsync(body, ct);
                     }
                 }
+            }
+
+            await chunk.DrainToAsync(body, ct);
+            using (var timeOff = new StreamWriter(zip.CreateEntry("time_off.csv").Open(), new UTF8Encoding(false)))
+            {
+                await timeOff.WriteAsync(Csv.Line("id", "start_date", "end_date", "habit_ids", "note", "version", "created_at", "updated_at"));
+                var rows = 0;
+                await foreach (var t in snapshot.TimeOffAsync())
+                {
+                    await timeOff.WriteAsync(Csv.Line(
+                        t.Id.ToString(), WireFormat.Format(t.StartDate), WireFormat.Format(t.EndDate),
+                        t.HabitIds is null ? null : string.Join(' ', t.HabitIds), Csv.Text(t.Note), Csv.Integer(t.Version),
+                        Csv.Instant(t.CreatedAt), Csv.Instant(t.UpdatedAt)));
+                    if (++rows % FlushEvery == 0)
+                    {
+                        await timeOff.FlushAsync(ct);
+                        await chunk.DrainToAsync(body, ct);
+                    }
+                }
+            }
+
+            using (var settings = new StreamWriter(zip.CreateEntry("settings.csv").Open(), new UTF8Encoding(false)))
+            {
+                var s = SettingsResponse.From(snapshot.Settings);
+                await settings.WriteAsync(Csv.Line("timezone", "day_start", "version"));
+                await settings.WriteAsync(Csv.Line(s.Timezone, s.DayStart, Csv.Integer(s.Version)));
             }
         }
 
@@ -229,15 +267,18 @@ internal sealed class ExportSnapshot : IAsyncDisposable
     private readonly NpgsqlTransaction _transaction;
     private readonly Guid _userId;
 
-    private ExportSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, ExportUser user)
+    private ExportSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, ExportUser user, UserSettingsRecord settings)
     {
         _connection = connection;
         _transaction = transaction;
         _userId = userId;
         User = user;
+        Settings = settings;
     }
 
     public ExportUser User { get; }
+
+    public UserSettingsRecord Settings { get; }
 
     public static async Task<ExportSnapshot> OpenAsync(NpgsqlDataSource db, Guid userId, CancellationToken ct)
     {
@@ -248,7 +289,8 @@ internal sealed class ExportSnapshot : IAsyncDisposable
             await connection.ExecuteAsync(new CommandDefinition("SET TRANSACTION READ ONLY", transaction: transaction, cancellationToken: ct));
             var user = await connection.QuerySingleOrDefaultAsync<ExportUser>(new CommandDefinition(ExportDataSql.User, new { userId }, transaction, cancellationToken: ct))
                 ?? throw new InvalidOperationException("The account vanished during its export.");
-            return new ExportSnapshot(connection, transaction, userId, user);
+            var settings = await connection.QuerySingleAsync<UserSettingsRecord>(new CommandDefinition(SettingsSql.Find, new { userId }, transaction, cancellationToken: ct));
+            return new ExportSnapshot(connection, transaction, userId, user, settings);
         }
         catch
         {
@@ -262,6 +304,9 @@ internal sealed class ExportSnapshot : IAsyncDisposable
 
     public IAsyncEnumerable<EntryRecord> EntriesAsync() =>
         _connection.QueryUnbufferedAsync<EntryRecord>(ExportDataSql.Entries, new { userId = _userId }, _transaction, commandTimeout: ExportDataSql.TimeoutSeconds);
+
+    public IAsyncEnumerable<TimeOffRecord> TimeOffAsync() =>
+        _connection.QueryUnbufferedAsync<TimeOffRecord>(TimeOffSql.Live, new { userId = _userId }, _transaction, commandTimeout: ExportDataSql.TimeoutSeconds);
 
     public async ValueTask DisposeAsync()
     {

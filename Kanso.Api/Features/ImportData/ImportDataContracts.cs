@@ -14,6 +14,8 @@ internal static class ImportLimits
 
     public const int MaxEntries = 500_000;
 
+    public const int MaxTimeOff = 10_000;
+
     /// <summary>Conflicting ids named in the answer; the counts cover them all.</summary>
     public const int MaxConflictIds = 100;
 
@@ -24,7 +26,21 @@ internal static class ImportLimits
 }
 
 /// <summary>A document of GET /export as POST /import reads it; <c>user</c> and server-computed fields are ignored.</summary>
-internal sealed record ImportDocument(int? FormatVersion, List<ImportHabit?>? Habits, List<ImportEntry?>? Entries);
+internal sealed record ImportDocument(
+    int? FormatVersion, ImportSettings? Settings, List<ImportHabit?>? Habits, List<ImportEntry?>? Entries, List<ImportTimeOff?>? TimeOff);
+
+/// <summary>The document's settings: <c>timezone</c> and <c>day_start</c> (its <c>version</c> is the source account's, ignored).</summary>
+internal sealed record ImportSettings : SettingsFields;
+
+/// <summary>Time off of the document: its id, version and created_at, and the editable fields.</summary>
+internal sealed record ImportTimeOff : TimeOffFields
+{
+    public Guid? Id { get; init; }
+
+    public int? Version { get; init; }
+
+    public Instant? CreatedAt { get; init; }
+}
 
 /// <summary>A habit of the document: its id, version and created_at, and the editable fields.</summary>
 internal sealed record ImportHabit : HabitFields
@@ -73,6 +89,16 @@ internal sealed class ImportHabitValidator : AbstractValidator<ImportHabit>
     }
 }
 
+internal sealed class ImportTimeOffValidator : AbstractValidator<ImportTimeOff>
+{
+    public ImportTimeOffValidator()
+    {
+        Include(new TimeOffFieldsValidator());
+        RuleFor(x => x.Id).Must(id => id is not null && id != Guid.Empty).WithMessage("'id' is required and must not be the nil UUID.");
+        RuleFor(x => x.Version).Must(v => v is null or >= 1).WithMessage("'version' must be at least 1.");
+    }
+}
+
 internal sealed class ImportEntryValidator : AbstractValidator<ImportEntry>
 {
     public ImportEntryValidator()
@@ -88,4 +114,21 @@ internal sealed class ImportEntryValidator : AbstractValidator<ImportEntry>
 /// <summary>What an import did, per record type.</summary>
 internal sealed record ImportCounts(int Created, int Unchanged, int Conflicts);
 
-internal sealed record ImportDataResponse(string Format, ImportCounts Habits, ImportCounts Entries, Guid[] ConflictIds);
+/// <summary>What an import did with the document's settings (docs/API.md).</summary>
+internal static class ImportSettingsOutcome
+{
+    /// <summary>The document has no settings (a format 1 document, or a Loop export).</summary>
+    public const string Absent = "absent";
+
+    /// <summary>The account's settings were never set: they are now the document's.</summary>
+    public const string Applied = "applied";
+
+    /// <summary>The account already has the document's settings.</summary>
+    public const string Unchanged = "unchanged";
+
+    /// <summary>The account has settings of its own, set earlier: they are kept.</summary>
+    public const string Conflict = "conflict";
+}
+
+internal sealed record ImportDataResponse(
+    string Format, ImportCounts Habits, ImportCounts Entries, ImportCounts TimeOff, string Settings, Guid[] ConflictIds);

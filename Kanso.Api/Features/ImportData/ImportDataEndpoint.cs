@@ -22,9 +22,10 @@ internal static class ImportDataEndpoint
     {
         group.MapPost("/import", HandleAsync)
             .WithName("ImportData")
-            .WithSummary("Recreates records in the caller's account from a GET /export document (application/json) or a Loop Habit Tracker CSV export (application/zip), in one transaction.")
+            .WithSummary("Recreates records (habits, entries, time off, settings) in the caller's account from a GET /export document (application/json) or a Loop Habit Tracker CSV export (application/zip), in one transaction.")
             .WithDescription("Idempotent by id: a record the account already has with the same content is unchanged; with other content (or deleted) it is a conflict, reported and never overwritten. " +
-                "Every record is validated like a write; any invalid one refuses the whole import (400). Limits: a body of 64 MiB, 2,000 habits, 500,000 entries.")
+                "The document's settings are applied only while the account's settings were never set (version 1). " +
+                "Every record is validated like a write; any invalid one refuses the whole import (400). Limits: a body of 64 MiB, 2,000 habits, 500,000 entries, 10,000 time off records.")
             .WithTags("Data")
             .Accepts<ImportDocument>(KansoDocument.JsonContentType, KansoDocument.ZipContentType)
             .WithMetadata(new RequestSizeLimitAttribute(ImportLimits.MaxBodyBytes))
@@ -35,7 +36,8 @@ internal static class ImportDataEndpoint
     }
 
     private static async Task<Results<Ok<ImportDataResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, IOptions<JsonOptions> json, StreakQueue streaks, CancellationToken ct)
+        HttpContext http, ClaimsPrincipal principal, NpgsqlDataSource db, IClock clock, IOptions<JsonOptions> json, StreakQueue streaks, KnownUsers users,
+        CancellationToken ct)
     {
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
@@ -56,12 +58,12 @@ internal static class ImportDataEndpoint
                 return Problems.BadRequest("invalid json", $"The body is not a Kanso export document: {ex.Message}");
             }
 
-            if (document?.FormatVersion != KansoDocument.FormatVersion)
+            if (document is null || !KansoDocument.CanImport(document.FormatVersion))
             {
-                return Problems.Invalid("format_version", $"'format_version' must be {KansoDocument.FormatVersion} (a document of GET /export).");
+                return Problems.Invalid("format_version", $"'format_version' must be 1 or {KansoDocument.FormatVersion} (a document of GET /export).");
             }
 
-            planned = ImportDataApply.Plan("kanso", document.Habits ?? [], document.Entries ?? [], now);
+            planned = ImportDataApply.Plan("kanso", document.Habits ?? [], document.Entries ?? [], now, http.GetZone(), document.TimeOff, document.Settings);
         }
         else if (http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() is KansoDocument.ZipContentType or "application/x-zip-compressed")
         {
@@ -81,7 +83,7 @@ internal static class ImportDataEndpoint
                     return Problems.BadRequest("invalid loop export", error);
                 }
 
-                planned = ImportDataApply.Plan("loop", habits, entries, now);
+                planned = ImportDataApply.Plan("loop", habits, entries, now, http.GetZone());
             }
             catch (InvalidDataException ex)
             {
@@ -108,19 +110,25 @@ internal static class ImportDataEndpoint
             return Problems.Validation(errors);
         }
 
-        if (outcome.Response!.Habits.Created + outcome.Response.Entries.Created == 0)
+        if (!outcome.Changed)
         {
             // Nothing new: leave no trace, not even a used change number.
             await transaction.RollbackAsync(ct);
-            return TypedResults.Ok(outcome.Response);
+            return TypedResults.Ok(outcome.Response!);
         }
 
         await transaction.CommitAsync(ct);
+        if (outcome.NewTimezone is { } timezone && http.Features.Get<KnownUser>() is { } user)
+        {
+            // The cached zone of this instance follows at once, as after PUT /settings.
+            await users.RememberZoneAsync(user, timezone, ct);
+        }
+
         foreach (var habitId in outcome.TouchedHabits)
         {
             streaks.TryEnqueue(userId, habitId);
         }
 
-        return TypedResults.Ok(outcome.Response);
+        return TypedResults.Ok(outcome.Response!);
     }
 }

@@ -66,10 +66,7 @@ internal sealed class UpdateSettingsValidator : AbstractValidator<UpdateSettings
 {
     public UpdateSettingsValidator()
     {
-        RuleFor(x => x.Timezone).NotSentAsNull()
-            .WhenSent(v => v.Length <= 64 && DateTimeZoneProviders.Tzdb.GetZoneOrNull(v) is not null).WithMessage("'{PropertyName}' must be an IANA time zone name such as Europe/Rome.");
-        RuleFor(x => x.DayStart).NotSentAsNull()
-            .WhenSent(v => SettingsRules.TryParseDayStart(v, out _)).WithMessage("'{PropertyName}' must be HH:MM from 00:00 to 06:00.");
+        Include(new SettingsFieldsValidator());
         RuleFor(x => x.Version).NotNull().WithMessage("'version' is required.")
             .GreaterThanOrEqualTo(1).WithMessage("'version' must be at least 1.");
     }

@@ -25,7 +25,6 @@ internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache,
     {
         Interlocked.Increment(ref _evictions);
         cache.Remove(KnownUsers.Key(userId));
-        metrics.RevocationEviction();
     }
 
     public void Publish(Guid userId)
@@ -53,6 +52,7 @@ internal sealed class UserRevocations(RedisConnection redis, IMemoryCache cache,
                     if (Guid.TryParseExact(message.ToString(), "N", out var userId))
                     {
                         Evict(userId);
+                        metrics.RevocationEviction();
                     }
                 });
                 return;
