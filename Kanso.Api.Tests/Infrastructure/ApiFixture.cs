@@ -43,7 +43,15 @@ public sealed class ApiFixture : IAsyncLifetime
             {
                 await using var connection = new NpgsqlConnection(ConnectionString);
                 await connection.OpenAsync();
-                await _respawner!.ResetAsync(connection);
+                if (TestEnvironment.UseCitus)
+                {
+                    await CitusReset.ResetAsync(connection);
+                }
+                else
+                {
+                    await _respawner!.ResetAsync(connection);
+                }
+
                 break;
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < 5)

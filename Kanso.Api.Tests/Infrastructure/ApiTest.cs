@@ -29,7 +29,7 @@ public abstract class ApiTest(ApiFixture fixture) : IAsyncLifetime
         await using (var connection = new NpgsqlConnection(Fixture.ConnectionString))
         {
             await connection.ExecuteAsync(
-                "INSERT INTO users (id, email, password_hash, timezone) VALUES (@id, @email, 'not-a-hash', @timezone)",
+                "INSERT INTO users (id, email, timezone) VALUES (@id, @email, @timezone)",
                 new { id, email, timezone = timezone ?? "UTC" });
         }
 

@@ -29,7 +29,7 @@ public static class IsolatedDatabase
         await using (var connection = new NpgsqlConnection(connectionString))
         {
             await connection.ExecuteAsync(
-                "INSERT INTO users (id, email, password_hash, timezone) VALUES (@id, @email, 'not-a-hash', 'UTC')", new { id, email });
+                "INSERT INTO users (id, email, timezone) VALUES (@id, @email, 'UTC')", new { id, email });
         }
 
         return new TestUser(id, email, ApiTest.ClientFor(host, id, email));

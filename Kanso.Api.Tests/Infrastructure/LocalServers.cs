@@ -115,12 +115,14 @@ public sealed class LocalPostgres : IAsyncDisposable
 {
     private readonly string _root;
     private readonly string _pgCtl;
+    private readonly string _extraOptions;
 
-    private LocalPostgres(string root, string pgCtl, int port)
+    private LocalPostgres(string root, string pgCtl, int port, string extraOptions)
     {
         _root = root;
         _pgCtl = pgCtl;
         Port = port;
+        _extraOptions = extraOptions;
     }
 
     public int Port { get; }
@@ -129,7 +131,8 @@ public sealed class LocalPostgres : IAsyncDisposable
 
     public static bool Available => Shell.Find("initdb", "/usr/lib/postgresql") is not null;
 
-    public static async Task<LocalPostgres> StartAsync()
+    /// <param name="extraOptions">More server settings (<c>-c name=value ...</c>), e.g. to load Citus.</param>
+    public static async Task<LocalPostgres> StartAsync(string extraOptions = "")
     {
         var initdb = Shell.Find("initdb", "/usr/lib/postgresql") ?? throw new InvalidOperationException("initdb not found: install Debian's postgresql package.");
         var pgCtl = Path.Combine(Path.GetDirectoryName(initdb)!, "pg_ctl");
@@ -145,7 +148,7 @@ public sealed class LocalPostgres : IAsyncDisposable
             await Shell.RunAsync("chown", ["-R", "postgres:postgres", root]);
         }
 
-        var server = new LocalPostgres(root, pgCtl, Shell.FreePort());
+        var server = new LocalPostgres(root, pgCtl, Shell.FreePort(), extraOptions);
         await Shell.RunAsync(initdb, ["-D", server.DataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"], asPostgresUser: true, TimeSpan.FromMinutes(2));
         await server.StartAgainAsync();
         await using (var admin = new Npgsql.NpgsqlConnection($"Host=127.0.0.1;Port={server.Port};Username=postgres;Database=postgres;Pooling=false"))
@@ -162,7 +165,7 @@ public sealed class LocalPostgres : IAsyncDisposable
 
     public Task StartAgainAsync() => Shell.RunAsync(_pgCtl, [
         "-D", DataDir, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60",
-        "-o", $"-p {Port} -k {_root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+        "-o", $"-p {Port} -k {_root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 {_extraOptions}",
         "start",
     ], asPostgresUser: true, TimeSpan.FromSeconds(90));
 

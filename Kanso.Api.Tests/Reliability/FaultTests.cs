@@ -310,7 +310,7 @@ public sealed class FaultTests(ApiFixture fixture, Xunit.Abstractions.ITestOutpu
         var id = Guid.NewGuid();
         var email = $"fault-{id:N}@example.com";
         await using var db = new NpgsqlConnection(connectionString);
-        await db.ExecuteAsync("INSERT INTO users (id, email, password_hash) VALUES (@id, @email, 'x')", new { id, email });
+        await db.ExecuteAsync("INSERT INTO users (id, email) VALUES (@id, @email)", new { id, email });
         return (id, email);
     }
 }

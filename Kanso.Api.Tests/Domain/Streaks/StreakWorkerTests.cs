@@ -231,7 +231,7 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
         await using (var data = source.Build())
         await using (var db = await data.OpenConnectionAsync())
         {
-            await db.ExecuteAsync("INSERT INTO users (id, email, password_hash, timezone) VALUES (@userId, @email, 'x', 'UTC')", new { userId, email = $"{userId:N}@example.com" });
+            await db.ExecuteAsync("INSERT INTO users (id, email, timezone) VALUES (@userId, @email, 'UTC')", new { userId, email = $"{userId:N}@example.com" });
             for (var i = 0; i < 5; i++)
             {
                 habits.Add((await db.InsertHabitAsync(userId, new TestHabit { StreakDirty = true }, DoneDaysAgo([.. Enumerable.Range(1, i + 1)]))).Id);

@@ -24,9 +24,12 @@ public sealed class SyncPurgeTests(ApiFixture fixture) : ApiTest(fixture)
         await (await other.Client.DeleteAsync($"/api/v1/habits/{othersHabit}")).ShouldBeAsync(204);
         await using var db = await OpenDatabaseAsync();
 
-        // Deleted 31 days ago (the database stamps deleted_at with its own clock).
-        await db.ExecuteAsync("UPDATE habits SET deleted_at = deleted_at - interval '31 days', updated_at = updated_at - interval '31 days' WHERE deleted_at IS NOT NULL");
-        await db.ExecuteAsync("UPDATE habit_entries SET deleted_at = deleted_at - interval '31 days', updated_at = updated_at - interval '31 days' WHERE deleted_at IS NOT NULL");
+        // Deleted 31 days ago (the database stamps deleted_at with its own clock). timestamptz - interval
+        // is STABLE (it depends on the session's zone), which Citus refuses in an UPDATE; in UTC it is not.
+        const string MonthEarlier = "((deleted_at AT TIME ZONE 'UTC') - interval '31 days') AT TIME ZONE 'UTC'";
+        const string MonthEarlierUpdate = "((updated_at AT TIME ZONE 'UTC') - interval '31 days') AT TIME ZONE 'UTC'";
+        await db.ExecuteAsync($"UPDATE habits SET deleted_at = {MonthEarlier}, updated_at = {MonthEarlierUpdate} WHERE deleted_at IS NOT NULL");
+        await db.ExecuteAsync($"UPDATE habit_entries SET deleted_at = {MonthEarlier}, updated_at = {MonthEarlierUpdate} WHERE deleted_at IS NOT NULL");
         var oldHabitSeq = await db.ExecuteScalarAsync<long>("SELECT change_seq FROM habits WHERE id = @oldHabit", new { oldHabit });
         var oldHabitUpdatedAt = await db.ExecuteScalarAsync<DateTime>("SELECT updated_at FROM habits WHERE id = @oldHabit", new { oldHabit });
         var youngEntry = await user.Client.CreateEntryIdAsync(live, "2026-03-10T07:00:00Z");

@@ -95,7 +95,7 @@ public sealed class ExportDataTests(ApiFixture fixture, ITestOutputHelper output
         await using (var db = await OpenDatabaseAsync())
         {
             await db.ExecuteAsync(
-                "INSERT INTO users (id, email, password_hash, change_seq) VALUES (@userId, @email, 'not-a-hash', 1)",
+                "INSERT INTO users (id, email, change_seq) VALUES (@userId, @email, 1)",
                 new { userId, email = $"big-{userId:N}@example.com" });
             await db.ExecuteAsync("""
                 INSERT INTO habits (user_id, id, title, start_date, created_at, updated_at, change_seq)

@@ -34,8 +34,8 @@ public sealed class PullMixedWritersTests(ApiFixture fixture) : ApiTest(fixture)
 
         await db.ExecuteAsync(
             """
-            UPDATE habits SET deleted_at = deleted_at - interval '40 days' WHERE user_id = @id AND deleted_at IS NOT NULL;
-            UPDATE habit_entries SET deleted_at = deleted_at - interval '40 days' WHERE user_id = @id AND deleted_at IS NOT NULL;
+            UPDATE habits SET deleted_at = ((deleted_at AT TIME ZONE 'UTC') - interval '40 days') AT TIME ZONE 'UTC' WHERE user_id = @id AND deleted_at IS NOT NULL;
+            UPDATE habit_entries SET deleted_at = ((deleted_at AT TIME ZONE 'UTC') - interval '40 days') AT TIME ZONE 'UTC' WHERE user_id = @id AND deleted_at IS NOT NULL;
             """,
             new { id = user.Id });
 

@@ -189,7 +189,7 @@ public sealed class PushReplayTests(ApiFixture fixture) : ApiTest(fixture)
 
         // Move the rows back in time rather than the shared clock forward: 29 days, inside the 30-day tombstone retention.
         await db.ExecuteAsync(
-            "UPDATE habits SET deleted_at = deleted_at - interval '29 days', updated_at = updated_at - interval '29 days', created_at = created_at - interval '29 days' WHERE user_id = @id; UPDATE sync_mutations SET created_at = created_at - interval '29 days' WHERE user_id = @id",
+            "UPDATE habits SET deleted_at = ((deleted_at AT TIME ZONE 'UTC') - interval '29 days') AT TIME ZONE 'UTC', updated_at = ((updated_at AT TIME ZONE 'UTC') - interval '29 days') AT TIME ZONE 'UTC', created_at = ((created_at AT TIME ZONE 'UTC') - interval '29 days') AT TIME ZONE 'UTC' WHERE user_id = @id; UPDATE sync_mutations SET created_at = ((created_at AT TIME ZONE 'UTC') - interval '29 days') AT TIME ZONE 'UTC' WHERE user_id = @id",
             new { id = user.Id });
         await Factory.Services.GetRequiredService<SyncPurger>().PurgeAsync(CancellationToken.None);
 

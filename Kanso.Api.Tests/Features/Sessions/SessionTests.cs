@@ -77,7 +77,7 @@ public sealed class SessionTests(ApiFixture fixture) : ApiTest(fixture)
         await (await Client(rotated).GetAsync("/api/v1/auth/validate")).ShouldBeAsync(200);
         await using (var db = await OpenDatabaseAsync())
         {
-            await db.ExecuteAsync("UPDATE sessions SET rotated_at = rotated_at - interval '31 seconds'");
+            await db.ExecuteAsync("UPDATE sessions SET rotated_at = ((rotated_at AT TIME ZONE 'UTC') - interval '31 seconds') AT TIME ZONE 'UTC'");
         }
 
         var reuse = await RefreshAsync(spent);

@@ -25,7 +25,7 @@ public sealed class SyncEventsTests(ApiFixture fixture) : ApiTest(fixture)
         await using var db = await Factory.OpenAppDatabaseAsync();
         var gone = await user.Client.CreateHabitIdAsync();
         await (await user.Client.DeleteAsync($"/api/v1/habits/{gone}")).ShouldBeAsync(204);
-        await db.ExecuteAsync("UPDATE habits SET deleted_at = deleted_at - interval '31 days' WHERE id = @gone", new { gone });
+        await db.ExecuteAsync("UPDATE habits SET deleted_at = ((deleted_at AT TIME ZONE 'UTC') - interval '31 days') AT TIME ZONE 'UTC' WHERE id = @gone", new { gone });
         await EventuallyAsync(async () => !(await db.ReadHabitAsync(user.Id, habit)).StreakDirty, "the entry's streak job has run");
 
         // Every hint of the set-up has arrived; from here on a hint is the writer's.

@@ -68,7 +68,7 @@ public sealed class TimeOffTests(ApiFixture fixture) : ApiTest(fixture)
         await (await user.Client.SendAsync(HttpMethod.Delete, $"/api/v1/time-off/{gone["id"]}")).ShouldBeAsync(204);
         await using (var db = await OpenDatabaseAsync())
         {
-            await db.ExecuteAsync("UPDATE time_off SET deleted_at = deleted_at - interval '31 days' WHERE deleted_at IS NOT NULL");
+            await db.ExecuteAsync("UPDATE time_off SET deleted_at = ((deleted_at AT TIME ZONE 'UTC') - interval '31 days') AT TIME ZONE 'UTC' WHERE deleted_at IS NOT NULL");
         }
 
         var purged = await Factory.Services.GetRequiredService<SyncPurger>().PurgeAsync(CancellationToken.None);

@@ -37,7 +37,7 @@ internal static class EntryWrites
             return new WriteResult<EntryRecord>.Existing(stored);
         }
 
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<EntryRecord>.NotFound.Instance;
         }
@@ -50,7 +50,8 @@ internal static class EntryWrites
             completionDate = fields.CompletionDate.Value,
             value = EntryRules.Stored(fields.Value.PatchRequired(EntryRules.DefaultValue)),
             notes = fields.Notes.Patch(null),
-            changeSeq,
+            changeSeq = change.Number,
+            now = change.At,
             localDate = fields.LocalDate.HasValue ? fields.LocalDate.Value : default(LocalDate?),
             localTime = LocalTime(fields.CompletionDate.Value, zone),
             kind = fields.Kind.PatchRequired(EntryRules.Done),
@@ -72,7 +73,7 @@ internal static class EntryWrites
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int version, EntryFields fields, CancellationToken ct,
         DateTimeZone? zone = null)
     {
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<EntryRecord>.NotFound.Instance;
         }
@@ -82,7 +83,8 @@ internal static class EntryWrites
             userId,
             id,
             version,
-            changeSeq,
+            changeSeq = change.Number,
+            now = change.At,
             setCompletionDate = fields.CompletionDate.HasValue,
             completionDate = fields.CompletionDate.HasValue ? fields.CompletionDate.Value : default(NodaTime.Instant?),
             setValue = fields.Value.HasValue,
@@ -113,13 +115,13 @@ internal static class EntryWrites
     public static async Task<WriteResult<EntryRecord>> DeleteAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int? version, CancellationToken ct)
     {
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<EntryRecord>.NotFound.Instance;
         }
 
         var tombstone = await connection.QuerySingleOrDefaultAsync<EntryRecord>(new CommandDefinition(
-            EntrySql.Delete, new { userId, id, version, changeSeq }, transaction, cancellationToken: ct));
+            EntrySql.Delete, new { userId, id, version, changeSeq = change.Number, now = change.At }, transaction, cancellationToken: ct));
         if (tombstone is not null)
         {
             return new WriteResult<EntryRecord>.Applied(tombstone);
@@ -170,8 +172,8 @@ internal static class EntrySql
         )
         INSERT INTO habit_entries (user_id, id, habit_id, completion_date, local_date, kind, value, notes, version, created_at, updated_at, change_seq)
         SELECT @userId, @id, habit.id, @completionDate::timestamptz, coalesce(@localDate::date, {DayOfLocalTime}), @kind::text,
-            @value::double precision, @notes::text, 1, clock.ts, clock.ts, @changeSeq
-        FROM habit, (SELECT clock_timestamp() AS ts) AS clock
+            @value::double precision, @notes::text, 1, @now, @now, @changeSeq
+        FROM habit
         ON CONFLICT (user_id, id) DO NOTHING
         RETURNING {Columns}
         """;
@@ -184,7 +186,7 @@ internal static class EntrySql
                 kind = CASE WHEN @setKind THEN @kind::text ELSE kind END,
                 value = CASE WHEN @setValue THEN @value::double precision ELSE value END,
                 notes = CASE WHEN @setNotes THEN @notes::text ELSE notes END,
-                version = version + 1, updated_at = clock_timestamp(), change_seq = @changeSeq
+                version = version + 1, updated_at = @now, change_seq = @changeSeq
             WHERE user_id = @userId AND id = @id AND version = @version AND deleted_at IS NULL
             RETURNING {Columns}
         ), dirty AS (
@@ -195,8 +197,7 @@ internal static class EntrySql
 
     public const string Delete = $"""
         WITH entry AS (
-            UPDATE habit_entries SET deleted_at = clock.ts, updated_at = clock.ts, version = version + 1, change_seq = @changeSeq
-            FROM (SELECT clock_timestamp() AS ts) AS clock
+            UPDATE habit_entries SET deleted_at = @now, updated_at = @now, version = version + 1, change_seq = @changeSeq
             WHERE user_id = @userId AND id = @id AND deleted_at IS NULL AND (@version::integer IS NULL OR version = @version::integer)
             RETURNING {Columns}
         ), dirty AS (

@@ -10,7 +10,7 @@ namespace Kanso.Api.Domain.Records;
 /// The writes of a habit, shared by the REST slices and the sync push. Each runs inside the
 /// caller's transaction and, before it changes anything, takes the user's next change number
 /// (<see cref="ChangeSequence"/>), which also takes the user's row lock: the user's writers are
-/// serialized, and the <c>updated_at</c> stamped afterwards (clock_timestamp()) follows commit order.
+/// serialized, and the <c>updated_at</c> stamped afterwards (the change's instant, read under the lock) follows commit order.
 /// The write itself is one statement guarded by user, id and (for updates) version; the caller
 /// commits only when <see cref="WriteResult{T}.Changed"/> is true, and otherwise rolls back, so an
 /// answer that changed nothing leaves no trace (not even a used change number).
@@ -38,13 +38,13 @@ internal static class HabitWrites
             return new WriteResult<HabitRecord>.Existing(stored);
         }
 
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<HabitRecord>.NotFound.Instance;
         }
 
         var created = await connection.QuerySingleOrDefaultAsync<HabitRecord>(new CommandDefinition(
-            HabitSql.Insert, Parameters(userId, id, values.Normalize(), changeSeq), transaction, cancellationToken: ct));
+            HabitSql.Insert, Parameters(userId, id, values.Normalize(), change), transaction, cancellationToken: ct));
         if (created is not null)
         {
             return new WriteResult<HabitRecord>.Created(created);
@@ -60,7 +60,7 @@ internal static class HabitWrites
     public static async Task<WriteResult<HabitRecord>> UpdateAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int version, HabitFields fields, CancellationToken ct)
     {
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<HabitRecord>.NotFound.Instance;
         }
@@ -84,7 +84,7 @@ internal static class HabitWrites
             return new WriteResult<HabitRecord>.Invalid(errors);
         }
 
-        var parameters = Parameters(userId, id, values.Normalize(), changeSeq);
+        var parameters = Parameters(userId, id, values.Normalize(), change);
         parameters.Add("version", version);
         var updated = await connection.QuerySingleOrDefaultAsync<HabitRecord>(new CommandDefinition(HabitSql.Update, parameters, transaction, cancellationToken: ct));
         return updated is not null
@@ -100,13 +100,13 @@ internal static class HabitWrites
     public static async Task<WriteResult<HabitRecord>> DeleteAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int? version, CancellationToken ct)
     {
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<HabitRecord>.NotFound.Instance;
         }
 
         var tombstone = await connection.QuerySingleOrDefaultAsync<HabitRecord>(new CommandDefinition(
-            HabitSql.Delete, new { userId, id, version, changeSeq }, transaction, cancellationToken: ct));
+            HabitSql.Delete, new { userId, id, version, changeSeq = change.Number, now = change.At }, transaction, cancellationToken: ct));
         if (tombstone is null)
         {
             return await FindAsync(connection, transaction, userId, id, ct) switch
@@ -118,7 +118,7 @@ internal static class HabitWrites
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            HabitSql.TombstoneEntries, new { userId, habitId = id, deletedAt = tombstone.DeletedAt, changeSeq }, transaction, cancellationToken: ct));
+            HabitSql.TombstoneEntries, new { userId, habitId = id, deletedAt = tombstone.DeletedAt, changeSeq = change.Number }, transaction, cancellationToken: ct));
         return new WriteResult<HabitRecord>.Applied(tombstone);
     }
 
@@ -132,7 +132,7 @@ internal static class HabitWrites
             ? new WriteResult<HabitRecord>.Conflict(current)
             : WriteResult<HabitRecord>.NotFound.Instance;
 
-    private static DynamicParameters Parameters(Guid userId, Guid id, HabitValues v, long changeSeq)
+    private static DynamicParameters Parameters(Guid userId, Guid id, HabitValues v, Change change)
     {
         return new DynamicParameters(new
         {
@@ -155,7 +155,8 @@ internal static class HabitWrites
             endDate = v.EndDate,
             archivedAt = v.ArchivedAt,
             goal = v.Goal,
-            changeSeq,
+            changeSeq = change.Number,
+            now = change.At,
         });
     }
 }
@@ -172,7 +173,7 @@ internal static class HabitSql
 
     public const string Find = $"SELECT {Columns} FROM habits WHERE user_id = @userId AND id = @id";
 
-    // One clock reading for created_at and updated_at, taken after the user's lock.
+    // @now: the change's instant, read after the user's lock (ChangeSequence).
     public const string Insert = $"""
         INSERT INTO habits (user_id, id, title, description, color, icon, sort_order, type, target_value, unit,
             frequency_type, weekdays, "interval", times_per_week, reminder_time, start_date, end_date, archived_at,
@@ -180,8 +181,7 @@ internal static class HabitSql
         SELECT @userId, @id, @title::text, @description::text, @color::text, @icon::text, @sortOrder::integer, @type::text,
             @targetValue::double precision, @unit::text, @frequencyType::text, @weekdays::smallint[], @interval::integer,
             @timesPerWeek::integer, @reminderTime::text, @startDate::timestamptz, @endDate::timestamptz, @archivedAt::timestamptz,
-            1, clock.ts, clock.ts, @changeSeq, @goal::text
-        FROM (SELECT clock_timestamp() AS ts) AS clock
+            1, @now, @now, @changeSeq, @goal::text
         ON CONFLICT (user_id, id) DO NOTHING
         RETURNING {Columns}
         """;
@@ -193,7 +193,7 @@ internal static class HabitSql
             weekdays = @weekdays::smallint[], "interval" = @interval::integer, times_per_week = @timesPerWeek::integer,
             reminder_time = @reminderTime, start_date = @startDate, end_date = @endDate::timestamptz,
             archived_at = @archivedAt::timestamptz, goal = @goal::text,
-            version = version + 1, updated_at = clock_timestamp(), change_seq = @changeSeq,
+            version = version + 1, updated_at = @now, change_seq = @changeSeq,
             -- A new schedule or target changes what counts: the streaks need a recompute.
             streak_dirty = streak_dirty OR (type, target_value, frequency_type, weekdays, "interval", times_per_week, start_date, end_date, goal)
                 IS DISTINCT FROM (@type, @targetValue, @frequencyType, @weekdays::smallint[], @interval::integer, @timesPerWeek::integer, @startDate, @endDate::timestamptz, @goal::text)
@@ -203,8 +203,7 @@ internal static class HabitSql
 
     // No streak recompute: a tombstone keeps its last streaks (the worker skips deleted habits).
     public const string Delete = $"""
-        UPDATE habits SET deleted_at = clock.ts, updated_at = clock.ts, version = version + 1, change_seq = @changeSeq
-        FROM (SELECT clock_timestamp() AS ts) AS clock
+        UPDATE habits SET deleted_at = @now, updated_at = @now, version = version + 1, change_seq = @changeSeq
         WHERE user_id = @userId AND id = @id AND deleted_at IS NULL AND (@version::integer IS NULL OR version = @version::integer)
         RETURNING {Columns}
         """;

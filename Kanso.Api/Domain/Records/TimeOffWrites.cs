@@ -28,14 +28,14 @@ internal static class TimeOffWrites
             return new WriteResult<TimeOffRecord>.Existing(stored);
         }
 
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<TimeOffRecord>.NotFound.Instance;
         }
 
         var created = await connection.QuerySingleOrDefaultAsync<TimeOffRecord>(new CommandDefinition(TimeOffSql.Insert, new
         {
-            userId, id, startDate = values.StartDate, endDate = values.EndDate, habitIds = values.HabitIds, note = values.Note, changeSeq,
+            userId, id, startDate = values.StartDate, endDate = values.EndDate, habitIds = values.HabitIds, note = values.Note, changeSeq = change.Number, now = change.At,
         }, transaction, cancellationToken: ct));
         if (created is null)
         {
@@ -50,7 +50,7 @@ internal static class TimeOffWrites
     public static async Task<WriteResult<TimeOffRecord>> UpdateAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int version, TimeOffFields fields, CancellationToken ct)
     {
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<TimeOffRecord>.NotFound.Instance;
         }
@@ -75,7 +75,7 @@ internal static class TimeOffWrites
 
         var updated = await connection.QuerySingleOrDefaultAsync<TimeOffRecord>(new CommandDefinition(TimeOffSql.Update, new
         {
-            userId, id, version, startDate = values.StartDate, endDate = values.EndDate, habitIds = values.HabitIds, note = values.Note, changeSeq,
+            userId, id, version, startDate = values.StartDate, endDate = values.EndDate, habitIds = values.HabitIds, note = values.Note, changeSeq = change.Number, now = change.At,
         }, transaction, cancellationToken: ct));
         if (updated is null)
         {
@@ -90,13 +90,13 @@ internal static class TimeOffWrites
     public static async Task<WriteResult<TimeOffRecord>> DeleteAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid id, int? version, CancellationToken ct)
     {
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return WriteResult<TimeOffRecord>.NotFound.Instance;
         }
 
         var tombstone = await connection.QuerySingleOrDefaultAsync<TimeOffRecord>(new CommandDefinition(
-            TimeOffSql.Delete, new { userId, id, version, changeSeq }, transaction, cancellationToken: ct));
+            TimeOffSql.Delete, new { userId, id, version, changeSeq = change.Number, now = change.At }, transaction, cancellationToken: ct));
         if (tombstone is not null)
         {
             return new WriteResult<TimeOffRecord>.Applied(tombstone with { DirtyHabits = await MarkDirtyAsync(connection, transaction, userId, tombstone, null, ct) });
@@ -133,22 +133,20 @@ internal static class TimeOffSql
 
     public const string Insert = $"""
         INSERT INTO time_off (user_id, id, start_date, end_date, habit_ids, note, version, created_at, updated_at, change_seq)
-        SELECT @userId, @id, @startDate::date, @endDate::date, @habitIds::uuid[], @note::text, 1, clock.ts, clock.ts, @changeSeq
-        FROM (SELECT clock_timestamp() AS ts) AS clock
+        SELECT @userId, @id, @startDate::date, @endDate::date, @habitIds::uuid[], @note::text, 1, @now, @now, @changeSeq
         ON CONFLICT (user_id, id) DO NOTHING
         RETURNING {Columns}
         """;
 
     public const string Update = $"""
         UPDATE time_off SET start_date = @startDate::date, end_date = @endDate::date, habit_ids = @habitIds::uuid[], note = @note::text,
-            version = version + 1, updated_at = clock_timestamp(), change_seq = @changeSeq
+            version = version + 1, updated_at = @now, change_seq = @changeSeq
         WHERE user_id = @userId AND id = @id AND version = @version AND deleted_at IS NULL
         RETURNING {Columns}
         """;
 
     public const string Delete = $"""
-        UPDATE time_off SET deleted_at = clock.ts, updated_at = clock.ts, version = version + 1, change_seq = @changeSeq
-        FROM (SELECT clock_timestamp() AS ts) AS clock
+        UPDATE time_off SET deleted_at = @now, updated_at = @now, version = version + 1, change_seq = @changeSeq
         WHERE user_id = @userId AND id = @id AND deleted_at IS NULL AND (@version::integer IS NULL OR version = @version::integer)
         RETURNING {Columns}
         """;

@@ -90,12 +90,12 @@ internal static class SettingsWrites
     public static async Task<(UserSettingsRecord Settings, bool Applied, Guid[] DirtyHabits)?> UpdateAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, int version, string? timezone, int? dayStartMinutes, CancellationToken ct)
     {
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return null;
         }
 
-        return await ApplyAsync(connection, transaction, userId, version, timezone, dayStartMinutes, changeSeq, ct);
+        return await ApplyAsync(connection, transaction, userId, version, timezone, dayStartMinutes, change.Number, ct);
     }
 
     /// <summary>

@@ -182,10 +182,10 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
             // A streak change is a change clients must pull: a new change number, but the same
             // version, so it never conflicts with a client's edit. updated_at moves too, for the
             // earlier timestamp-cursor sync.
-            var changeSeq = await ChangeSequence.NextAsync(connection, tx, userId, ct);
+            var change = await ChangeSequence.NextAsync(connection, tx, userId, ct);
             await connection.ExecuteAsync(new CommandDefinition(
                 StreakSql.StoreChangedStreak,
-                changed.Select(s => new { userId, habitId = s.HabitId, current = s.Current, longest = s.Longest, dueAt = s.DueAt, changeSeq }),
+                changed.Select(s => new { userId, habitId = s.HabitId, current = s.Current, longest = s.Longest, dueAt = s.DueAt, changeSeq = change?.Number, now = change?.At }),
                 tx, cancellationToken: ct));
         }
 
@@ -309,7 +309,7 @@ internal static class StreakSql
     public const string StoreChangedStreak = """
         UPDATE habits
         SET current_streak = @current, longest_streak = @longest, streak_dirty = false, streak_due_at = @dueAt,
-            change_seq = @changeSeq, updated_at = clock_timestamp()
+            change_seq = @changeSeq, updated_at = @now
         WHERE user_id = @userId AND id = @habitId
         """;
 

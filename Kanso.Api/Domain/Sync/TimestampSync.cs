@@ -25,7 +25,7 @@ internal abstract record TimestampSyncResult<T>
 
 /// <summary>
 /// The earlier API's <c>?last_sync=</c> / <c>?since=</c> cursor, made safe. Writers stamp
-/// <c>updated_at</c> with <c>clock_timestamp()</c> after taking the user's row lock, so per user the
+/// <c>updated_at</c> with <c>clock_timestamp()</c> read after taking the user's row lock (<see cref="ChangeSequence"/>), so per user the
 /// stamps follow commit order. The read takes the same row lock in share mode first: a writer that
 /// holds it (stamped, not yet committed) is waited for, and no writer can stamp anything until the
 /// read ends. The clock read under the lock is then later than every committed stamp and earlier
@@ -35,9 +35,11 @@ internal abstract record TimestampSyncResult<T>
 internal static class TimestampSync
 {
     // Three statements, one round trip; in READ COMMITTED each takes its snapshot after the one before, so after the lock.
+    // The clock is a statement of its own, on no table: on Citus it runs on the coordinator, the
+    // clock the writers read too (ChangeSequence), not on the worker that holds the user's rows.
     private const string LockThenClock = """
-        SELECT 1 FROM users WHERE id = @userId FOR SHARE;
-        SELECT clock_timestamp() AS now, purged_updated_at FROM users WHERE id = @userId;
+        SELECT purged_updated_at FROM users WHERE id = @userId FOR SHARE;
+        SELECT clock_timestamp();
         """;
 
     /// <summary>
@@ -77,20 +79,22 @@ internal static class TimestampSync
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
             LockThenClock + changesSql, new { userId, since }, transaction, cancellationToken: ct));
-        if (await results.ReadSingleOrDefaultAsync<int?>() is null)
+        var user = await results.ReadSingleOrDefaultAsync<UserRow>();
+        var now = await results.ReadSingleAsync<Instant>();
+        if (user is null)
         {
             return new TimestampSyncResult<T>.UserNotFound();
         }
 
-        var clock = await results.ReadSingleAsync<(Instant Now, Instant? PurgedUpdatedAt)>();
-
         // A purged tombstone with updated_at >= since would have been in this answer.
-        if (since is { } from && clock.PurgedUpdatedAt is { } purged && from <= purged)
+        if (since is { } from && user.PurgedUpdatedAt is { } purged && from <= purged)
         {
             return new TimestampSyncResult<T>.ResyncRequired();
         }
 
         var records = (await results.ReadAsync<T>()).AsList();
-        return new TimestampSyncResult<T>.Changes(records, clock.Now);
+        return new TimestampSyncResult<T>.Changes(records, now);
     }
+
+    private sealed record UserRow(Instant? PurgedUpdatedAt);
 }

@@ -29,14 +29,17 @@ internal static class ChangePasswordEndpoint
         var userId = principal.GetUserId();
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var stored = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(ChangePasswordSql.Lock, new { userId }, transaction, cancellationToken: ct));
+        // The user's row lock first (as every writer), then the login, keyed by email (another shard on Citus).
+        var email = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(ChangePasswordSql.LockUser, new { userId }, transaction, cancellationToken: ct));
+        var stored = email is null ? null : await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+            ChangePasswordSql.LockLogin, new { email, userId }, transaction, cancellationToken: ct));
         var (ok, _) = passwords.Verify(stored, request.CurrentPassword!);
         if (stored is null || !ok)
         {
             return Problems.Create(StatusCodes.Status401Unauthorized, "invalid credentials", "The current password is wrong.");
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(ChangePasswordSql.Update, new { userId, hash = passwords.Hash(request.NewPassword!) }, transaction, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(ChangePasswordSql.Update, new { email, userId, hash = passwords.Hash(request.NewPassword!) }, transaction, cancellationToken: ct));
         var revoked = await sessions.RevokeOthersAsync(connection, transaction, userId, principal.GetSessionId(), ct);
         await transaction.CommitAsync(ct);
         foreach (var sessionId in revoked)
@@ -63,7 +66,9 @@ internal sealed class ChangePasswordValidator : AbstractValidator<ChangePassword
 
 internal static class ChangePasswordSql
 {
-    public const string Lock = "SELECT password_hash FROM users WHERE id = @userId FOR NO KEY UPDATE";
+    public const string LockUser = "SELECT email FROM users WHERE id = @userId FOR NO KEY UPDATE";
 
-    public const string Update = "UPDATE users SET password_hash = @hash WHERE id = @userId";
+    public const string LockLogin = "SELECT password_hash FROM logins WHERE email = @email AND user_id = @userId FOR UPDATE";
+
+    public const string Update = "UPDATE logins SET password_hash = @hash WHERE email = @email AND user_id = @userId";
 }

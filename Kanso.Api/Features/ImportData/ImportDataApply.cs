@@ -208,13 +208,13 @@ internal static class ImportDataApply
     public static async Task<ImportOutcome> ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, ImportPlan plan, CancellationToken ct)
     {
         // The user's lock and one change number for everything the import writes.
-        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } changeSeq)
+        if (await ChangeSequence.NextAsync(connection, transaction, userId, ct) is not { } change)
         {
             return new ImportOutcome(null, new Dictionary<string, string[]> { ["user"] = ["The account no longer exists."] }, []);
         }
 
-        // Read after the lock, like every writer's clock_timestamp(), so the earlier API's timestamp sync never misses the import.
-        var now = await connection.ExecuteScalarAsync<Instant>(new CommandDefinition("SELECT clock_timestamp()", transaction: transaction, cancellationToken: ct));
+        // The change's instant is read after the lock, like every writer's, so the earlier API's timestamp sync never misses the import.
+        var (changeSeq, now) = (change.Number, change.At);
         var conflicts = new List<Guid>();
         var touched = new HashSet<Guid>();
 

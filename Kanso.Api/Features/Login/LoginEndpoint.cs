@@ -46,7 +46,7 @@ internal static class LoginEndpoint
 
         if (rehash)
         {
-            await connection.ExecuteAsync(new CommandDefinition(LoginSql.UpdateHash, new { id = user.Id, hash = passwords.Hash(request.Password!) }, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(LoginSql.UpdateHash, new { email, hash = passwords.Hash(request.Password!) }, cancellationToken: ct));
         }
 
         var session = await sessions.OpenAsync(user.Id, user.Email, request.DeviceName?.Trim() is { Length: > 0 } name ? name : null, ct);
@@ -75,7 +75,8 @@ internal sealed class LoginValidator : AbstractValidator<LoginRequest>
 
 internal static class LoginSql
 {
-    public const string FindUser = "SELECT id, email, password_hash FROM users WHERE email = @email";
+    // One row on one shard: logins is keyed (and on Citus distributed) by email.
+    public const string FindUser = "SELECT user_id AS id, email, password_hash FROM logins WHERE email = @email";
 
-    public const string UpdateHash = "UPDATE users SET password_hash = @hash WHERE id = @id";
+    public const string UpdateHash = "UPDATE logins SET password_hash = @hash WHERE email = @email";
 }

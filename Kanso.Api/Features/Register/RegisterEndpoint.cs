@@ -27,12 +27,22 @@ internal static class RegisterEndpoint
     {
         var email = EmailAddress.Normalize(request.Email!);
         var hash = passwords.Hash(request.Password!);
+        var id = Guid.CreateVersion7();
         await using var connection = await db.OpenConnectionAsync(ct);
-        var id = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
-            RegisterSql.InsertUser, new { id = Guid.CreateVersion7(), email, hash }, cancellationToken: ct));
-        return id is null
-            ? Problems.Create(StatusCodes.Status409Conflict, "email already registered", "An account with this email already exists.")
-            : TypedResults.Created((string?)null, new RegisterResponse(id.Value, email));
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+
+        // The login claims the email (unique cluster-wide: logins is keyed by email); the user row
+        // is written in the same transaction, so neither exists without the other.
+        var claimed = await connection.ExecuteAsync(new CommandDefinition(
+            RegisterSql.InsertLogin, new { id, email, hash }, transaction, cancellationToken: ct));
+        if (claimed == 0)
+        {
+            return Problems.Create(StatusCodes.Status409Conflict, "email already registered", "An account with this email already exists.");
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(RegisterSql.InsertUser, new { id, email }, transaction, cancellationToken: ct));
+        await transaction.CommitAsync(ct);
+        return TypedResults.Created((string?)null, new RegisterResponse(id, email));
     }
 }
 
@@ -53,10 +63,11 @@ internal sealed class RegisterValidator : AbstractValidator<RegisterRequest>
 
 internal static class RegisterSql
 {
-    public const string InsertUser = """
-        INSERT INTO users (id, email, password_hash)
-        VALUES (@id, @email, @hash)
+    public const string InsertLogin = """
+        INSERT INTO logins (email, user_id, password_hash)
+        VALUES (@email, @id, @hash)
         ON CONFLICT (email) DO NOTHING
-        RETURNING id
         """;
+
+    public const string InsertUser = "INSERT INTO users (id, email) VALUES (@id, @email)";
 }

@@ -19,12 +19,13 @@ internal sealed class KnownUsers(NpgsqlDataSource db, IMemoryCache cache, UserRe
     private const string FindSql = "SELECT id, timezone FROM users WHERE id = @id";
     // Streaks count days in the user's zone, so a new zone marks the user's habits for the streak
     // worker's sweep (users row first, then habits: the order every writer locks them in).
+    // user_id = @id pins the habits' update to the user's shard on Citus (else it touches every shard).
     private const string RememberZoneSql = """
         WITH changed AS (
             UPDATE users SET timezone = @timezone WHERE id = @id AND timezone <> @timezone RETURNING id
         )
         UPDATE habits SET streak_dirty = true
-        WHERE user_id IN (SELECT id FROM changed) AND deleted_at IS NULL AND NOT streak_dirty
+        WHERE user_id = @id AND user_id IN (SELECT id FROM changed) AND deleted_at IS NULL AND NOT streak_dirty
         """;
 
     /// <summary>Tests only: runs between the database read and the cache fill, to interleave a deletion there.</summary>

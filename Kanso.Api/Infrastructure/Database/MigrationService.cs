@@ -48,6 +48,8 @@ internal sealed class MigrationService(NpgsqlDataSource dataSource, IOptions<Dat
             {
                 logger.LogInformation("Applied migration {Script}", script.Name);
             }
+
+            await AlwaysScripts.RunAsync(connection, Path.Combine(folder, "always"), logger, cancellationToken);
         }
         finally
         {

@@ -70,6 +70,7 @@ internal sealed class KansoExceptionHandler(IProblemDetailsService problems, ILo
             switch (e)
             {
                 case PostgresException pg when pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState == PostgresErrorCodes.TooManyConnections:
+                case PostgresException remote when IsRemoteNodeLost(remote):
                 case NpgsqlException { IsTransient: true }:
                 case NpgsqlException when e.InnerException is SocketException or IOException or TimeoutException:
                 case SocketException:
@@ -79,6 +80,15 @@ internal sealed class KansoExceptionHandler(IProblemDetailsService problems, ILo
 
         return false;
     }
+
+    /// <summary>
+    /// On Citus, a worker that goes away in the middle of a statement (stopped, crashed, network) has
+    /// no error of its own to forward: the coordinator reports the lost connection as XX000 from
+    /// Citus's ReportResultError ("SSL SYSCALL error: EOF detected", "server closed the connection
+    /// unexpectedly"). A worker that cannot be reached at all is already 08006.
+    /// </summary>
+    private static bool IsRemoteNodeLost(PostgresException pg) =>
+        pg.SqlState == PostgresErrorCodes.InternalError && pg.Routine is "ReportResultError" or "ReportConnectionError";
 
     private static string JsonDetail(JsonException json)
     {
