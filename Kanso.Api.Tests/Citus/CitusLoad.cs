@@ -126,7 +126,7 @@ public sealed class LoadClient(Guid userId, Guid habitId, HttpClient client)
                     await CreateEntryAsync(load, stop);
                     break;
                 case 1:
-                    await PushEntryAsync(load, stop);
+                    await SendEntryMutationAsync(load, stop);
                     break;
                 default:
                     await PullAsync(load, stop);
@@ -146,7 +146,7 @@ public sealed class LoadClient(Guid userId, Guid habitId, HttpClient client)
         }
     }
 
-    public async Task PushEntryAsync(CitusLoad load, CancellationToken stop)
+    public async Task SendEntryMutationAsync(CitusLoad load, CancellationToken stop)
     {
         var id = Guid.NewGuid();
         var body = new
