@@ -184,6 +184,9 @@ public sealed class ImportDataTests(ApiFixture fixture) : ApiTest(fixture)
         await (await ImportAsync(target.Client, document)).ShouldBeAsync(200);
         await (await target.Client.PutAsJsonAsync($"/api/v1/time-off/{ids.TimeOff}", new { note = "Changed on the target", version = 1 })).ShouldBeAsync(200);
         await (await target.Client.PutAsJsonAsync("/api/v1/settings", new { day_start = "05:00", version = 2 })).ShouldBeAsync(200);
+
+        // Both writes queue streak recomputes, which take change numbers of their own: let them finish first.
+        await TestRows.EventuallyAsync(async () => await DirtyHabitsAsync(target.Id) == 0, "the streak worker has recomputed the target's habits");
         var before = await ChangeSeqAsync(target.Id);
 
         var again = await (await ImportAsync(target.Client, document)).ShouldBeAsync(200);
