@@ -40,8 +40,9 @@ if [ -n "$citus" ]; then
 else
   echo "PostgreSQL on $pg_port, Redis on $redis_port, data in $work"
   as_pg "$INITDB" -D "$work/pg" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+  # pg_stat_statements: statements per request, for the API's run and its ceiling alike.
   as_pg "$PG_CTL" -D "$work/pg" -l "$work/pg.log" -w -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 \
-    $tuning -c max_connections=200" start >/dev/null
+    $tuning -c max_connections=200 -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" start >/dev/null
   as_pg psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qc "CREATE DATABASE kanso" >/dev/null
 fi
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
@@ -54,4 +55,8 @@ export KANSO_BENCH_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Data
 export KANSO_BENCH_REDIS="127.0.0.1:$redis_port"
 export KANSO_BENCH_API_DLL="$work/api/Kanso.Api.dll"
 export KANSO_BENCH_RESULTS="${KANSO_BENCH_RESULTS:-$root/bench/RESULTS.md}"
+export KANSO_BENCH_REDIS_PID="$(cat "$work/redis.pid")"
+export KANSO_BENCH_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Kanso.Api bench migrations 2>/dev/null || echo '+changes')"
+# The ceilings run pgbench on the plain server; on Citus, only the API's figures are measured.
+[ -z "$citus" ] && export KANSO_BENCH_PGBENCH="$(find_pg_bin pgbench)"
 dotnet "$work/bench/Kanso.Bench.dll"

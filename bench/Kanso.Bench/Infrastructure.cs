@@ -123,7 +123,10 @@ internal static class Seeder
 {
     private static readonly string[] Zones = ["Europe/Rome", "America/New_York", "Asia/Tokyo", "UTC", "Australia/Sydney"];
 
-    public static async Task<Dataset> SeedAsync(string connectionString, int userCount, int habitsPerUser, int entriesPerHabit)
+    /// <param name="accounts">Extra accounts (habits, entries per habit) after the regular users: the
+    /// first is the large account of the initial-sync workload; the scaling curves use them all.</param>
+    public static async Task<Dataset> SeedAsync(
+        string connectionString, int userCount, int habitsPerUser, int entriesPerHabit, params (int Habits, int EntriesPerHabit)[] accounts)
     {
         var sw = Stopwatch.StartNew();
         await using var db = new NpgsqlConnection(connectionString);
@@ -133,25 +136,29 @@ internal static class Seeder
             await truncate.ExecuteNonQueryAsync();
         }
 
+        if (accounts.Length == 0)
+        {
+            accounts = [(20, 1000)];
+        }
+
         var now = DateTime.UtcNow;
         var yearAgo = now.AddDays(-365);
         var users = new List<BenchUser>(userCount);
         var random = new Random(42);
         for (var u = 0; u < userCount; u++)
         {
-            var habits = Enumerable.Range(0, habitsPerUser).Select(_ => Guid.NewGuid()).ToList();
-            users.Add(new BenchUser(u, Guid.NewGuid(), $"bench-{u}@example.com", Zones[u % Zones.Length], habits));
+            users.Add(BenchUser.Create(u, $"bench-{u}@example.com", Zones[u % Zones.Length], habitsPerUser));
         }
 
-        var big = new BenchUser(userCount, Guid.NewGuid(), "bench-big@example.com", "Europe/Rome", Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToList());
-        var bigEntriesPerHabit = 1000;
+        var extra = accounts.Select((a, i) => BenchUser.Create(userCount + i, $"bench-large-{i}@example.com", "Europe/Rome", a.Habits, a.EntriesPerHabit)).ToList();
+        var big = extra[0];
 
         var rowsPerUser = habitsPerUser + (habitsPerUser * entriesPerHabit);
         await using (var writer = await db.BeginBinaryImportAsync("COPY users (id, email, timezone, change_seq, created_at) FROM STDIN (FORMAT BINARY)"))
         {
-            foreach (var user in users.Append(big))
+            foreach (var user in users.Concat(extra))
             {
-                var perUser = user == big ? big.Habits.Count * (1 + bigEntriesPerHabit) : rowsPerUser;
+                var perUser = user.EntriesPerHabit is { } n ? user.Habits.Count * (1 + n) : rowsPerUser;
                 await writer.StartRowAsync();
                 await writer.WriteAsync(user.Id, NpgsqlDbType.Uuid);
                 await writer.WriteAsync(user.Email, NpgsqlDbType.Text);
@@ -166,7 +173,7 @@ internal static class Seeder
         await using (var writer = await db.BeginBinaryImportAsync(
             "COPY habits (user_id, id, title, type, target_value, frequency_type, sort_order, start_date, created_at, updated_at, version, change_seq) FROM STDIN (FORMAT BINARY)"))
         {
-            foreach (var user in users.Append(big))
+            foreach (var user in users.Concat(extra))
             {
                 for (var h = 0; h < user.Habits.Count; h++)
                 {
@@ -193,9 +200,9 @@ internal static class Seeder
         await using (var writer = await db.BeginBinaryImportAsync(
             "COPY habit_entries (user_id, id, habit_id, completion_date, local_date, value, created_at, updated_at, version, change_seq) FROM STDIN (FORMAT BINARY)"))
         {
-            foreach (var user in users.Append(big))
+            foreach (var user in users.Concat(extra))
             {
-                var perHabit = user == big ? bigEntriesPerHabit : entriesPerHabit;
+                var perHabit = user.EntriesPerHabit ?? entriesPerHabit;
                 long seq = user.Habits.Count;
                 for (var h = 0; h < user.Habits.Count; h++)
                 {
@@ -230,60 +237,16 @@ internal static class Seeder
             await analyze.ExecuteNonQueryAsync();
         }
 
-        Console.WriteLine($"Seeded {userCount + 1} users, {total} entries in {sw.Elapsed.TotalSeconds:0} s");
-        return new Dataset(users, big, rowsPerUser, total, sw.Elapsed);
-    }
-}
-
-internal static class Report
-{
-    public static string Render(List<Measurement> rows, InitialSync initial, double peakRssMb, Dataset dataset, int seconds)
-    {
-        var s = new StringBuilder();
-        s.AppendLine("# Kanso benchmark results");
-        s.AppendLine();
-        s.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/run.sh`. Machine: {Environment.ProcessorCount} cores, {Math.Round(GcTotalGb())} GiB, {Os()}; load generator, API (Release, JWT checking and Redis rate limiting on with raised limits) and {Environment.GetEnvironmentVariable("KANSO_BENCH_DATABASE") ?? "PostgreSQL 15"} share the same cores over loopback.");
-        s.AppendLine(CultureInfo.InvariantCulture, $"Dataset: {dataset.Users.Count:N0} users × 10 habits × 200 entries over a year ({dataset.TotalEntries:N0} entries incl. one 20,000-row account), seeded in {dataset.SeedTime.TotalSeconds:0} s. Each workload: 3 s warm-up, {seconds} s measured.");
-        s.AppendLine();
-        s.AppendLine("| workload | connections | req/s | ops/s | p50 ms | p99 ms | errors | RSS MB |");
-        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var m in rows)
+        var seedTime = sw.Elapsed;
+        long bytes;
+        await using (var size = new NpgsqlCommand("SELECT pg_database_size(current_database())", db))
         {
-            s.AppendLine(CultureInfo.InvariantCulture, $"| {m.Name} | {m.Connections} | {m.RequestsPerSecond:N0} | {m.OpsPerSecond:N0} | {m.P50Ms:0.0} | {m.P99Ms:0.0} | {m.Errors} | {m.RssMb:0} |");
+            bytes = (long)(await size.ExecuteScalarAsync())!;
         }
 
-        s.AppendLine();
-        s.AppendLine(CultureInfo.InvariantCulture, $"Initial sync of {initial.Rows:N0} rows in {initial.Pages} pages of 1,000: median {initial.MedianSeconds:0.00} s, best {initial.BestSeconds:0.00} s (5 rounds, one client).");
-        s.AppendLine();
-        s.AppendLine(CultureInfo.InvariantCulture, $"Peak RSS of the API process (VmHWM): {peakRssMb:0} MB.");
-        s.AppendLine();
-        s.AppendLine("## Against the targets");
-        s.AppendLine();
-        s.AppendLine("| target | measured | met |");
-        s.AppendLine("|---|---|---|");
-        Measurement Row(string prefix) => rows.First(r => r.Name.StartsWith(prefix, StringComparison.Ordinal));
-        void Target(string target, string measured, bool met) => s.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {measured} | {(met ? "yes" : "**no**")} |");
-        var pull = Row("pull");
-        Target("pull, 64 connections: ≥ 2,000 req/s, p99 ≤ 100 ms", $"{pull.RequestsPerSecond:N0} req/s, p99 {pull.P99Ms:0} ms", pull.RequestsPerSecond >= 2000 && pull.P99Ms <= 100);
-        foreach (var name in new[] { "create entry", "update habit" })
-        {
-            var m = Row(name);
-            Target($"{name}, 64 connections: ≥ 1,000 req/s, p99 ≤ 150 ms", $"{m.RequestsPerSecond:N0} req/s, p99 {m.P99Ms:0} ms", m.RequestsPerSecond >= 1000 && m.P99Ms <= 150);
-        }
-
-        var push = Row("push");
-        Target("push of 50 mutations: ≥ 3,000 mutations/s", $"{push.OpsPerSecond:N0} mutations/s", push.OpsPerSecond >= 3000);
-        var week = Row("stats 7");
-        var year = Row("stats 365");
-        Target("stats 7 days / 365 days: ≥ 1,500 / ≥ 200 req/s", $"{week.RequestsPerSecond:N0} / {year.RequestsPerSecond:N0} req/s", week.RequestsPerSecond >= 1500 && year.RequestsPerSecond >= 200);
-        Target("initial sync of 20,000 rows: ≤ 1 s", $"{initial.MedianSeconds:0.00} s (median)", initial.MedianSeconds <= 1);
-        Target("peak RSS under load: ≤ 250 MB", $"{peakRssMb:0} MB", peakRssMb <= 250);
-        return s.ToString();
+        Console.WriteLine($"Seeded {userCount + extra.Count} users, {total} entries in {seedTime.TotalSeconds:0} s; database {bytes / 1048576.0:N0} MB");
+        return new Dataset(users, big, rowsPerUser, total, seedTime, extra, bytes);
     }
-
-    private static double GcTotalGb() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
-
-    private static string Os() => System.Runtime.InteropServices.RuntimeInformation.OSDescription;
 }
 
 /// <summary>

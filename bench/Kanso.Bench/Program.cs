@@ -25,15 +25,19 @@ if (args is ["live", ..])
 await using var api = await ApiServer.StartAsync(apiDll, pg, redis, SigningKey);
 Console.WriteLine($"API pid {api.Pid} on {api.BaseAddress}");
 
-var dataset = await Seeder.SeedAsync(pg, users, habitsPerUser: 10, entriesPerHabit: 200);
+var scaling = Environment.GetEnvironmentVariable("KANSO_BENCH_SCALING") != "0";
+// The first extra account is the initial-sync account of the main table (20,000 rows); the scaling
+// curves add accounts of 1,000 and 200,000 rows.
+var dataset = scaling
+    ? await Seeder.SeedAsync(pg, users, habitsPerUser: 10, entriesPerHabit: 200, (20, 999), (10, 99), (20, 9_999))
+    : await Seeder.SeedAsync(pg, users, habitsPerUser: 10, entriesPerHabit: 200, (20, 999));
 var tokens = new Tokens(SigningKey);
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
 {
     BaseAddress = api.BaseAddress,
-    Timeout = TimeSpan.FromSeconds(30),
+    Timeout = TimeSpan.FromSeconds(60),
 };
 
-var rows = new List<Measurement>();
 var duration = TimeSpan.FromSeconds(seconds);
 
 // Pull: a delta of about 50 rows. Each bench user's cursor is found by paging the initial sync
@@ -50,81 +54,46 @@ if (Environment.GetEnvironmentVariable("KANSO_BENCH_OBSERVABILITY") == "compare"
     return await ObservabilityComparison.RunAsync(apiDll, pg, redis, SigningKey, tokens, pullUsers, deltaCursors, duration);
 }
 
-rows.Add(await LoadRunner.RunAsync("pull (delta of ~50 rows)", 64, duration, api, async (worker, n) =>
+var probe = new Probe(await CpuMeter.CreateAsync(pg, () => api.Pid), await StatementCounter.CreateAsync(pg));
+var pgbench = Environment.GetEnvironmentVariable("KANSO_BENCH_PGBENCH");
+Ceiling? ceiling = null;
+if (pgbench is { Length: > 0 } && Environment.GetEnvironmentVariable("KANSO_BENCH_CEILING") != "0")
 {
-    var u = (worker * 7919 + n) % pullUsers.Length;
-    using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(deltaCursors[u])}&limit=500");
-    request.Headers.Authorization = tokens.Bearer(pullUsers[u]);
-    using var response = await http.SendAsync(request);
-    await Workloads.EnsureAsync(response, 200);
-    return 1;
-}));
+    await Ceiling.PrepareAsync(pg);
+    var scripts = Directory.CreateTempSubdirectory("kanso-ceiling-").FullName;
+    ceiling = new Ceiling(pgbench, pg, KansoSql.Load(apiDll), dataset, probe.Cpu, probe.Statements, scripts)
+    {
+        Seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_CEILING_SECONDS") ?? "8", CultureInfo.InvariantCulture),
+    };
+    Console.WriteLine($"Ceilings: pgbench scripts in {scripts}");
+}
 
-rows.Add(await LoadRunner.RunAsync("create entry", 64, duration, api, async (worker, n) =>
+var rows = new List<(Measurement Kanso, CeilingResult? Ceiling)>();
+// KANSO_BENCH_ONLY=pull,stats,update,create,push,curves runs only those parts (while working on one).
+var only = Environment.GetEnvironmentVariable("KANSO_BENCH_ONLY") is { Length: > 0 } o ? o.Split(',') : null;
+bool Wanted(string part) => only is null || only.Contains(part);
+async Task<CeilingResult?> CeilingOf(string name, Func<Ceiling, string> script) => ceiling is null ? null : await ceiling.RunAsync(name, script(ceiling));
+
+if (Wanted("pull"))
 {
-    var user = dataset.Users[(worker * 31 + n) % dataset.Users.Count];
-    var habit = user.Habits[n % user.Habits.Count];
-    using var request = Workloads.Json(HttpMethod.Post, "/api/v1/entries", new { id = Guid.NewGuid(), habit_id = habit, completion_date = DateTime.UtcNow.ToString("O"), value = 1 });
-    request.Headers.Authorization = tokens.Bearer(user);
-    using var response = await http.SendAsync(request);
-    await Workloads.EnsureAsync(response, 201);
-    return 1;
-}));
-
-// Update habit: each worker owns its (user, habit) pairs and carries their versions forward.
-var versions = new Dictionary<(int, Guid), int>();
-rows.Add(await LoadRunner.RunAsync("update habit (PUT with version)", 64, duration, api, async (worker, n) =>
-{
-    var user = dataset.Users[(worker + 64 * (n % 8)) % dataset.Users.Count];
-    var habit = user.Habits[worker % user.Habits.Count];
-    int version;
-    lock (versions)
+    var pull = await LoadRunner.RunAsync("pull (delta of ~50 rows)", 64, duration, api, async (worker, n) =>
     {
-        version = versions.GetValueOrDefault((user.Index, habit), 1);
-    }
-
-    using var request = Workloads.Json(HttpMethod.Put, $"/api/v1/habits/{habit}", new { version, title = $"Habit {n}" });
-    request.Headers.Authorization = tokens.Bearer(user);
-    using var response = await http.SendAsync(request);
-    var body = await Workloads.EnsureAsync(response, 200);
-    lock (versions)
-    {
-        versions[(user.Index, habit)] = (int)body["version"]!;
-    }
-
-    return 1;
-}));
-
-rows.Add(await LoadRunner.RunAsync("push of 50 mutations (per mutation)", 16, duration, api, async (worker, n) =>
-{
-    var user = dataset.Users[(worker * 131 + n) % dataset.Users.Count];
-    var mutations = Enumerable.Range(0, 50).Select(i => new
-    {
-        mutation_id = Guid.NewGuid(),
-        op = "upsert_entry",
-        id = Guid.NewGuid(),
-        version = 0,
-        data = new { habit_id = user.Habits[i % user.Habits.Count], completion_date = DateTime.UtcNow.ToString("O"), value = 1 },
-    }).ToArray();
-    using var request = Workloads.Json(HttpMethod.Post, "/api/v1/sync/push", new { mutations });
-    request.Headers.Authorization = tokens.Bearer(user);
-    using var response = await http.SendAsync(request);
-    var body = await Workloads.EnsureAsync(response, 200);
-    var applied = body["results"]!.AsArray().Count(r => (string?)r!["status"] == "applied");
-    if (applied != 50)
-    {
-        throw new InvalidOperationException($"push applied {applied} of 50: {body.ToJsonString()[..Math.Min(500, body.ToJsonString().Length)]}");
-    }
-
-    return 50;
-}));
+        var u = (worker * 7919 + n) % pullUsers.Length;
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(deltaCursors[u])}&limit=500");
+        request.Headers.Authorization = tokens.Bearer(pullUsers[u]);
+        using var response = await http.SendAsync(request);
+        await Workloads.EnsureAsync(response, 200);
+        return 1;
+    }, probe);
+    rows.Add((pull, await CeilingOf("pull", c => c.Pull(dataset.RowsPerUser - 50, 500))));
+}
 
 var today = DateTime.UtcNow.Date;
-foreach (var days in new[] { 7, 365 })
+foreach (var days in Wanted("stats") ? new[] { 7, 365 } : [])
 {
     var start = today.AddDays(-(days - 1)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
     var end = today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-    rows.Add(await LoadRunner.RunAsync($"stats {days} days", 64, duration, api, async (worker, n) =>
+    var stats = await LoadRunner.RunAsync($"stats {days} days", 64, duration, api, async (worker, n) =>
     {
         var user = dataset.Users[(worker * 17 + n) % dataset.Users.Count];
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/stats/weekly?start_date={start}&end_date={end}");
@@ -133,13 +102,69 @@ foreach (var days in new[] { 7, 365 })
         using var response = await http.SendAsync(request);
         await Workloads.EnsureAsync(response, 200);
         return 1;
-    }));
+    }, probe);
+    rows.Add((stats, await CeilingOf($"stats {days} days", c => c.Stats(days))));
+}
+
+// Update habit: each worker owns its (user, habit) pairs and carries their versions forward.
+var versions = new Dictionary<(int, Guid), int>();
+if (Wanted("update"))
+{
+    var update = await LoadRunner.RunAsync("update habit (PUT with version)", 64, duration, api, async (worker, n) =>
+    {
+        var user = dataset.Users[(worker + 64 * (n % 8)) % dataset.Users.Count];
+        var habit = user.Habits[worker % user.Habits.Count];
+        int version;
+        lock (versions)
+        {
+            version = versions.GetValueOrDefault((user.Index, habit), 1);
+        }
+
+        using var request = Workloads.Json(HttpMethod.Put, $"/api/v1/habits/{habit}", new { version, title = $"Habit {n}" });
+        request.Headers.Authorization = tokens.Bearer(user);
+        using var response = await http.SendAsync(request);
+        var body = await Workloads.EnsureAsync(response, 200);
+        lock (versions)
+        {
+            versions[(user.Index, habit)] = (int)body["version"]!;
+        }
+
+        return 1;
+    }, probe);
+    rows.Add((update, await CeilingOf("update habit", c => c.UpdateHabit())));
+}
+
+if (Wanted("create"))
+{
+
+    var create = await LoadRunner.RunAsync("create entry", 64, duration, api, async (worker, n) =>
+    {
+        var user = dataset.Users[(worker * 31 + n) % dataset.Users.Count];
+        var habit = user.Habits[n % user.Habits.Count];
+        using var request = Workloads.Json(HttpMethod.Post, "/api/v1/entries", new { id = Guid.NewGuid(), habit_id = habit, completion_date = DateTime.UtcNow.ToString("O"), value = 1 });
+        request.Headers.Authorization = tokens.Bearer(user);
+        using var response = await http.SendAsync(request);
+        await Workloads.EnsureAsync(response, 201);
+        return 1;
+    }, probe);
+    await Workloads.StreaksSettledAsync(pg);
+    rows.Add((create, await CeilingOf("create entry", c => c.CreateEntry(Workloads.ChangedStreakPermille(create)))));
+}
+
+if (Wanted("push"))
+{
+
+    var push = await LoadRunner.RunAsync("push of 50 mutations (per mutation)", 16, duration, api, (worker, n) =>
+        Workloads.PushEntriesAsync(http, tokens, dataset.Users[(worker * 131 + n) % dataset.Users.Count], 50), probe);
+    await Workloads.StreaksSettledAsync(pg);
+    rows.Add((push, await CeilingOf("push of 50", c => c.Push(50, Workloads.ChangedStreakPermille(push)))));
 }
 
 var initialSync = await Workloads.InitialSyncAsync(http, tokens.For(dataset.BigUser), rounds: 5);
-
 var peakRssMb = api.PeakRssMegabytes();
-var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds);
+var curves = scaling && Wanted("curves") ? await Scaling.RunAsync(http, tokens, dataset, api, probe) : null;
+
+var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds, curves);
 Console.WriteLine(report);
 await File.WriteAllTextAsync(results, report);
 return 0;
@@ -148,11 +173,51 @@ static string Env(string name) => Environment.GetEnvironmentVariable(name) is { 
 
 namespace Kanso.Bench
 {
-    internal sealed record BenchUser(int Index, Guid Id, string Email, string Timezone, List<Guid> Habits);
+    /// <summary>
+    /// A seeded account. Ids are made from the user's index (and the habit's), so the pgbench scripts
+    /// of the ceilings can name the same rows: see <see cref="BenchIds"/>.
+    /// </summary>
+    internal sealed record BenchUser(int Index, Guid Id, string Email, string Timezone, List<Guid> Habits, int? EntriesPerHabit = null)
+    {
+        public static BenchUser Create(int index, string email, string timezone, int habits, int? entriesPerHabit = null) =>
+            new(index, BenchIds.User(index), email, timezone, Enumerable.Range(0, habits).Select(h => BenchIds.Habit(index, h)).ToList(), entriesPerHabit);
 
-    internal sealed record Dataset(List<BenchUser> Users, BenchUser BigUser, int RowsPerUser, long TotalEntries, TimeSpan SeedTime);
+        /// <summary>Rows a full sync of this account returns (habits and entries).</summary>
+        public int Rows(int entriesPerHabit) => Habits.Count * (1 + (EntriesPerHabit ?? entriesPerHabit));
+    }
 
-    internal sealed record Measurement(string Name, int Connections, double RequestsPerSecond, double OpsPerSecond, double P50Ms, double P99Ms, long Requests, long Errors, double RssMb);
+    /// <summary>The ids of seeded users and habits, and the same rule in SQL for pgbench (<see cref="Sql"/>).</summary>
+    internal static class BenchIds
+    {
+        public static Guid User(int n) => Guid.Parse($"00000000-0000-4000-8000-{n:x12}");
+
+        public static Guid Habit(int n, int h) => Guid.Parse($"{h:x8}-0001-4000-8000-{n:x12}");
+
+        /// <summary>bench_user(n) and bench_habit(n, h): immutable, inlined by the planner.</summary>
+        public const string Sql = """
+            CREATE OR REPLACE FUNCTION bench_user(n integer) RETURNS uuid IMMUTABLE PARALLEL SAFE LANGUAGE sql
+                AS $$ SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid $$;
+            CREATE OR REPLACE FUNCTION bench_habit(n integer, h integer) RETURNS uuid IMMUTABLE PARALLEL SAFE LANGUAGE sql
+                AS $$ SELECT (lpad(to_hex(h), 8, '0') || '-0001-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid $$;
+            """;
+    }
+
+    internal sealed record Dataset(
+        List<BenchUser> Users, BenchUser BigUser, int RowsPerUser, long TotalEntries, TimeSpan SeedTime, List<BenchUser> Accounts, long DatabaseBytes);
+
+    internal sealed record Measurement(string Name, int Connections, double RequestsPerSecond, double OpsPerSecond, double P50Ms, double P99Ms, long Requests, long Errors, double RssMb)
+    {
+        /// <summary>CPU seconds each part used during the measured part (when a probe was given).</summary>
+        public CpuSplit Cpu { get; init; }
+
+        /// <summary>Statements the database ran during the measured part, per request (pg_stat_statements).</summary>
+        public double StatementsPerRequest { get; init; }
+
+        public List<(long Calls, double Ms, string Query)> Statements { get; init; } = [];
+    }
+
+    /// <summary>What a load run reads besides latencies: CPU per process and statements.</summary>
+    internal sealed record Probe(CpuMeter Cpu, StatementCounter Statements);
 
     internal sealed record InitialSync(int Rows, int Pages, double MedianSeconds, double BestSeconds);
 
@@ -189,6 +254,51 @@ namespace Kanso.Bench
 
     internal static class Workloads
     {
+        /// <summary>A push of <paramref name="count"/> new entries on the user's habits; all must apply.</summary>
+        public static async Task<int> PushEntriesAsync(HttpClient http, Tokens tokens, BenchUser user, int count)
+        {
+            var mutations = Enumerable.Range(0, count).Select(i => new
+            {
+                mutation_id = Guid.NewGuid(),
+                op = "upsert_entry",
+                id = Guid.NewGuid(),
+                version = 0,
+                data = new { habit_id = user.Habits[i % user.Habits.Count], completion_date = DateTime.UtcNow.ToString("O"), value = 1 },
+            }).ToArray();
+            using var request = Json(HttpMethod.Post, "/api/v1/sync/push", new { mutations });
+            request.Headers.Authorization = tokens.Bearer(user);
+            using var response = await http.SendAsync(request);
+            var body = await EnsureAsync(response, 200);
+            var applied = body["results"]!.AsArray().Count(r => (string?)r!["status"] == "applied");
+            if (applied != count)
+            {
+                throw new InvalidOperationException($"push applied {applied} of {count}: {body.ToJsonString()[..Math.Min(500, body.ToJsonString().Length)]}");
+            }
+
+            return count;
+        }
+
+        /// <summary>Waits (bounded) until the streak worker has caught up with the writes, so the next workload does not pay for them.</summary>
+        public static async Task StreaksSettledAsync(string postgres)
+        {
+            await using var db = new Npgsql.NpgsqlConnection(postgres);
+            await db.OpenAsync();
+            await using var dirty = new Npgsql.NpgsqlCommand("SELECT count(*) FROM habits WHERE streak_dirty", db);
+            for (var i = 0; i < 600 && (long)(await dirty.ExecuteScalarAsync())! > 0; i++)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        /// <summary>Of the streak jobs stored during the run, the share (‰) whose streaks changed (and took a change number).</summary>
+        public static int ChangedStreakPermille(Measurement m)
+        {
+            long Calls(string fragment) => m.Statements.Where(s => s.Query.Contains(fragment, StringComparison.Ordinal)).Sum(s => s.Calls);
+            var changed = Calls("current_streak = $");
+            var unchanged = Calls("SET streak_dirty = false, streak_due_at");
+            return changed + unchanged == 0 ? 1000 : (int)Math.Round(1000.0 * changed / (changed + unchanged));
+        }
+
         public static HttpRequestMessage Json(HttpMethod method, string url, object body) =>
             new(method, url) { Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json") };
 
@@ -269,7 +379,7 @@ namespace Kanso.Bench
         /// <paramref name="connections"/> workers each send one request at a time for the warm-up and
         /// then the measured duration; latencies are those of the measured part.
         /// </summary>
-        public static async Task<Measurement> RunAsync(string name, int connections, TimeSpan duration, ApiServer api, Func<int, int, Task<int>> operation)
+        public static async Task<Measurement> RunAsync(string name, int connections, TimeSpan duration, ApiServer api, Func<int, int, Task<int>> operation, Probe? probe = null)
         {
             Console.WriteLine($"-> {name}: {connections} connections, {duration.TotalSeconds:0}s (+3s warm-up)");
             var warmUpEnd = Stopwatch.GetTimestamp() + (long)(3 * Stopwatch.Frequency);
@@ -278,6 +388,13 @@ namespace Kanso.Bench
             var ops = new long[connections];
             var errors = new long[connections];
             var rssSamples = new List<double>();
+            CpuSplit cpuAtStart = default;
+            var probing = probe is null ? Task.CompletedTask : Task.Run(async () =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(3));
+                await probe.Statements.ResetAsync();
+                cpuAtStart = probe.Cpu.Read();
+            });
             using var sampling = new CancellationTokenSource();
             var sampler = Task.Run(async () =>
             {
@@ -323,6 +440,9 @@ namespace Kanso.Bench
                 }
             })).ToArray();
             await Task.WhenAll(workers);
+            var cpuUsed = probe is null ? default : probe.Cpu.Read() - cpuAtStart;
+            var statements = probe is null ? (0L, new List<(long, double, string)>()) : await probe.Statements.ReadAsync();
+            await probing;
             sampling.Cancel();
             await sampler;
 
@@ -338,7 +458,12 @@ namespace Kanso.Bench
                 Percentile(all, 0.99),
                 all.Length,
                 errors.Sum(),
-                rssSamples.Count == 0 ? 0 : rssSamples.Max());
+                rssSamples.Count == 0 ? 0 : rssSamples.Max())
+            {
+                Cpu = cpuUsed,
+                StatementsPerRequest = all.Length == 0 ? 0 : statements.Item1 / (double)all.Length,
+                Statements = statements.Item2,
+            };
             Console.WriteLine($"   {m.RequestsPerSecond:0} req/s, {m.OpsPerSecond:0} ops/s, p50 {m.P50Ms:0.0} ms, p99 {m.P99Ms:0.0} ms, errors {m.Errors}, RSS {m.RssMb:0} MB");
             return m;
         }

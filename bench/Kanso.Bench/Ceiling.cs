@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace Kanso.Bench;
+
+/// <summary>
+/// Kanso's own SQL, read from the published API assembly (its string constants), so a ceiling
+/// script runs the statements the running API sends, not a copy that can drift from them.
+/// </summary>
+internal sealed partial class KansoSql(Assembly api)
+{
+    public static KansoSql Load(string apiDll) => new(Assembly.LoadFrom(apiDll));
+
+    public string this[string type, string field] =>
+        api.GetType("Kanso.Api." + type, throwOnError: true)!
+            .GetField(field, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)?.GetRawConstantValue() as string
+        ?? throw new InvalidOperationException($"Kanso.Api.{type}.{field} is not a string constant: update the bench's ceiling scripts.");
+
+    /// <summary>
+    /// The statement(s) with each Dapper parameter <c>@name</c> replaced by its pgbench text
+    /// (a variable with a cast, or an expression), one statement per line group ending in ';'.
+    /// </summary>
+    public static string Bind(string sql, IReadOnlyDictionary<string, string> values)
+    {
+        var bound = Parameter().Replace(sql, m => values.TryGetValue(m.Groups[1].Value, out var v)
+            ? v
+            : throw new InvalidOperationException($"No pgbench value for @{m.Groups[1].Value} in: {sql}"));
+        return string.Join('\n', Statements(bound).Select(s => s + ";"));
+    }
+
+    private static IEnumerable<string> Statements(string sql) =>
+        StatementEnd().Split(sql).Select(s => s.Trim()).Where(s => s.Length > 0);
+
+    [GeneratedRegex(@"(?<![@\w:])@(\w+)")]
+    private static partial Regex Parameter();
+
+    [GeneratedRegex(@";\s*(?:\n|$)")]
+    private static partial Regex StatementEnd();
+}
+
+/// <summary>A ceiling: the best pgbench did with one workload's SQL, and what it cost.</summary>
+internal sealed record CeilingResult(string Name, double Tps, int Clients, double StatementsPerTx, CpuSplit CpuPerTx, string Script);
+
+/// <summary>
+/// The ceiling of each workload: pgbench (prepared statements, the mode Kanso's data source uses
+/// through auto-prepare) running, with nothing in between, the statements one request of the
+/// workload causes, in the same round trips (statements the API sends as one batch run as one
+/// pipeline), at its best client count. Values the API reads back (a change number, the clock)
+/// are pgbench variables: the work is the same, the rows differ.
+/// </summary>
+internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dataset dataset, CpuMeter cpu, StatementCounter statements, string workDir)
+{
+    private static readonly int[] ClientCounts = [4, 8, 16];
+
+    public int Seconds { get; init; } = 8;
+
+    /// <summary>Creates bench_user()/bench_habit() (the seeded ids in SQL) in the bench database.</summary>
+    public static async Task PrepareAsync(string postgres)
+    {
+        await using var db = new NpgsqlConnection(postgres);
+        await db.OpenAsync();
+        await using var command = new NpgsqlCommand(BenchIds.Sql, db);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private string UserCount => (dataset.Users.Count - 1).ToString(CultureInfo.InvariantCulture);
+
+    private static readonly string Now = "'" + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture) + "'::timestamptz";
+
+    private Dictionary<string, string> Common => new()
+    {
+        ["userId"] = "bench_user(:u)",
+        ["habitId"] = "bench_habit(:u, :h)",
+        ["now"] = Now,
+        ["changeSeq"] = ":seq::bigint",
+    };
+
+    /// <summary>The next change number, the clock and the hint: one pipeline, as ChangeSequence sends them in one batch.</summary>
+    private string NextChange() =>
+        "\\set seq :seq + 1\n\\startpipeline\n" + KansoSql.Bind(sql["Domain.Sync.ChangeSequence", "NextWithHintSql"], Common) + "\n\\endpipeline\n";
+
+    public string Pull(int rowsBeforeEnd, int take) => $$"""
+        \set u random(0, {{Math.Min(255, dataset.Users.Count - 1)}})
+        {{KansoSql.Bind(sql["Features.PullChanges.PullChangesSql", "Changes"], new Dictionary<string, string>(Common)
+    {
+        ["habitSeq"] = $"{rowsBeforeEnd + 1}::bigint",
+        ["entrySeq"] = $"{rowsBeforeEnd + 1}::bigint",
+        ["offSeq"] = $"{rowsBeforeEnd + 1}::bigint",
+        ["habitId"] = "'00000000-0000-0000-0000-000000000000'::uuid",
+        ["entryId"] = "'00000000-0000-0000-0000-000000000000'::uuid",
+        ["offId"] = "'00000000-0000-0000-0000-000000000000'::uuid",
+        ["floor"] = $"{dataset.RowsPerUser}::bigint",
+        ["take"] = $"{take + 1}::integer",
+        ["protocol"] = "1::integer",
+    })}}
+
+        """;
+
+    public string Stats(int days)
+    {
+        var today = DateTime.UtcNow.Date;
+        var values = new Dictionary<string, string>(Common)
+        {
+            ["start"] = $"'{today.AddDays(-(days - 1)):yyyy-MM-dd}'::date",
+            ["end"] = $"'{today:yyyy-MM-dd}'::date",
+        };
+        return $$"""
+            \set u random(0, {{UserCount}})
+            {{KansoSql.Bind(sql["Features.GetStats.GetStatsSql", "DayStart"], values)}}
+            {{KansoSql.Bind(sql["Features.GetStats.GetStatsSql", "HabitsWithDailyTotals"], values)}}
+            {{KansoSql.Bind(sql["Features.GetStats.GetStatsSql", "TimeOffInRange"], values)}}
+
+            """;
+    }
+
+    public string UpdateHabit()
+    {
+        var values = new Dictionary<string, string>(Common)
+        {
+            ["id"] = "bench_habit(:u, :h)",
+            ["title"] = "'Habit ' || :seq",
+            ["description"] = "NULL::text",
+            ["color"] = "NULL::text",
+            ["icon"] = "NULL::text",
+            ["sortOrder"] = ":h::integer",
+            ["type"] = "'boolean'::text",
+            ["targetValue"] = "1::double precision",
+            ["unit"] = "NULL::text",
+            ["frequencyType"] = "'daily'::text",
+            ["weekdays"] = "NULL::smallint[]",
+            ["interval"] = "NULL::integer",
+            ["timesPerWeek"] = "NULL::integer",
+            ["reminderTime"] = "NULL::text",
+            ["startDate"] = ":start_date::timestamptz",
+            ["endDate"] = "NULL::timestamptz",
+            ["archivedAt"] = "NULL::timestamptz",
+            ["goal"] = "'at_least'::text",
+            ["version"] = ":version::integer",
+        };
+
+        // HabitWrites.UpdateAsync: change number (the user's lock), the current row, the guarded update.
+        return $$"""
+            \set u random(0, {{UserCount}})
+            \set h random(0, 9)
+            \startpipeline
+            BEGIN;
+            \endpipeline
+            {{NextChange()}}
+            {{KansoSql.Bind(sql["Domain.Records.HabitSql", "Find"], values).TrimEnd(';')}} \gset
+            {{KansoSql.Bind(sql["Domain.Records.HabitSql", "Update"], values)}}
+            COMMIT;
+
+            """;
+    }
+
+    private Dictionary<string, string> EntryValues(string habit) => new(Common)
+    {
+        ["id"] = "gen_random_uuid()",
+        ["habitId"] = habit,
+        ["completionDate"] = Now,
+        ["value"] = "1::double precision",
+        ["notes"] = "NULL::text",
+        ["localDate"] = "NULL::date",
+        ["localTime"] = $"'{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss}'::timestamp",
+        ["kind"] = "'done'::text",
+    };
+
+    /// <summary>EntryWrites.CreateAsync inside an open transaction: the id check, the change number, the insert.</summary>
+    private string CreateEntryStatements(string habit) =>
+        KansoSql.Bind(sql["Domain.Records.EntrySql", "Find"], EntryValues(habit)) + "\n"
+        + NextChange()
+        + KansoSql.Bind(sql["Domain.Records.EntrySql", "Insert"], EntryValues(habit)) + "\n";
+
+    /// <summary>
+    /// The streak worker's job for one habit (StreakRecalculator): lock the user, the habit, read
+    /// its entries and the time off, then store the streaks — with a change number in the share
+    /// of jobs where they changed (<paramref name="changedPermille"/>, measured on the API's run).
+    /// </summary>
+    /// <param name="changed">Whether this job's streaks changed; null: drawn at <paramref name="changedPermille"/> ‰ each time.</param>
+    private string StreakJob(string habit, int changedPermille, bool? changed = null)
+    {
+        var values = new Dictionary<string, string>(Common)
+        {
+            ["habitId"] = habit,
+            ["habitIds"] = $"ARRAY[{habit}]",
+            ["current"] = "1",
+            ["longest"] = "1",
+            ["dueAt"] = "NULL::timestamptz",
+        };
+        return $$"""
+            \startpipeline
+            BEGIN;
+            {{KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LockUser"], values)}}
+            \endpipeline
+            {{KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LockDueHabit"], values)}}
+            {{KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LiveEntriesOfHabits"], values)}}
+            {{KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LiveTimeOff"], values)}}
+            {{Store()}}
+            COMMIT;
+
+            """;
+
+        string Store()
+        {
+            var storeChanged = NextChange() + KansoSql.Bind(sql["Domain.Streaks.StreakSql", "StoreChangedStreak"], values);
+            var storeUnchanged = KansoSql.Bind(sql["Domain.Streaks.StreakSql", "StoreUnchangedStreak"], values);
+            return changed switch
+            {
+                true => storeChanged,
+                false => storeUnchanged,
+                null => $"\\set changed random(1, 1000) <= {changedPermille}\n\\if :changed\n{storeChanged}\n\\else\n{storeUnchanged}\n\\endif",
+            };
+        }
+    }
+
+    public string CreateEntry(int changedPermille) => $$"""
+        \set u random(0, {{UserCount}})
+        \set h random(0, 9)
+        \startpipeline
+        BEGIN;
+        \endpipeline
+        {{CreateEntryStatements("bench_habit(:u, :h)")}}
+        COMMIT;
+        {{StreakJob("bench_habit(:u, :h)", changedPermille)}}
+        """;
+
+    public string Push(int mutations, int changedPermille)
+    {
+        var s = new StringBuilder();
+        s.AppendLine(CultureInfo.InvariantCulture, $"\\set u random(0, {UserCount})");
+        var ids = $"ARRAY(SELECT gen_random_uuid()::text FROM generate_series(1, {mutations}))";
+        var values = new Dictionary<string, string>(Common)
+        {
+            ["ids"] = ids,
+            ["hashes"] = $"array_fill('\\x{new string('a', 64)}'::bytea, ARRAY[{mutations}])",
+            // A stored result as the API writes it; pgbench would read its colons as variables, so they travel as '~'.
+            ["results"] = $"array_fill(replace('{ResultJson.Replace(':', '~')}', '~', chr(58)), ARRAY[{mutations}])",
+        };
+        s.AppendLine("\\startpipeline").AppendLine("BEGIN;");
+        s.AppendLine(KansoSql.Bind(sql["Features.PushChanges.PushChangesSql", "Begin"], values));
+        s.AppendLine("\\endpipeline");
+        for (var i = 0; i < mutations; i++)
+        {
+            s.AppendLine(i == 0 ? "SAVEPOINT mutation;" : "\\startpipeline\nRELEASE SAVEPOINT mutation;\nSAVEPOINT mutation;\n\\endpipeline");
+            s.Append(CreateEntryStatements($"bench_habit(:u, {i % 10})"));
+        }
+
+        s.AppendLine(KansoSql.Bind(sql["Features.PushChanges.PushChangesSql", "Remember"], values));
+        s.AppendLine("COMMIT;");
+        // One job per habit the push touched; the share that changed is fixed (no \if: pgbench
+        // 15 mis-binds prepared statements inside \if branches of very long scripts).
+        var jobs = Math.Min(10, mutations);
+        var changedJobs = (int)Math.Round(jobs * changedPermille / 1000.0);
+        for (var h = 0; h < jobs; h++)
+        {
+            s.Append(StreakJob($"bench_habit(:u, {h})", changedPermille, changed: h < changedJobs));
+        }
+
+        return s.ToString();
+    }
+
+    private const string ResultJson = """{"mutation_id":"00000000-0000-0000-0000-000000000000","status":"applied","record":{"id":"00000000-0000-0000-0000-000000000000","habit_id":"00000000-0000-0000-0000-000000000000","completion_date":"2026-11-30T12:00:00Z","local_date":"2026-11-30","value":1,"notes":null,"version":1,"created_at":"2026-11-30T12:00:00Z","updated_at":"2026-11-30T12:00:00Z","deleted_at":null}}""";
+
+    /// <summary>Runs the script at each client count and keeps the best.</summary>
+    public async Task<CeilingResult> RunAsync(string name, string script)
+    {
+        var file = Path.Combine(workDir, Regex.Replace(name, "[^a-z0-9]+", "-") + ".pgbench");
+        await File.WriteAllTextAsync(file, script);
+        var builder = new NpgsqlConnectionStringBuilder(postgres);
+        CeilingResult? best = null;
+        foreach (var clients in ClientCounts)
+        {
+            await statements.ResetAsync();
+            var before = cpu.Read();
+            var psi = new ProcessStartInfo(pgbench) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[]
+            {
+                "-h", builder.Host!, "-p", builder.Port.ToString(CultureInfo.InvariantCulture), "-U", builder.Username ?? "postgres",
+                "-n", "-M", "prepared", "-c", clients.ToString(CultureInfo.InvariantCulture), "-j", "2",
+                "-T", Seconds.ToString(CultureInfo.InvariantCulture), "-D", "seq=1000000000", "-f", file, builder.Database!,
+            })
+            {
+                psi.ArgumentList.Add(arg);
+            }
+
+            using var process = Process.Start(psi)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            var text = await output + await errors;
+            var tps = Regex.Match(text, @"tps = ([0-9.]+) \(without initial connection time\)");
+            var transactions = Regex.Match(text, @"number of transactions actually processed: (\d+)");
+            if (process.ExitCode != 0 || !tps.Success || !transactions.Success || Regex.IsMatch(text, @"number of failed transactions: [1-9]"))
+            {
+                throw new InvalidOperationException($"pgbench failed on {name} ({file}):\n{text}");
+            }
+
+            var used = cpu.Read() - before;
+            var count = double.Parse(transactions.Groups[1].Value, CultureInfo.InvariantCulture);
+            var (calls, _) = await statements.ReadAsync();
+            var result = new CeilingResult(name, double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture), clients, calls / count, used.Per(count), file);
+            Console.WriteLine($"   ceiling {name}, {clients} clients: {result.Tps:0} tps, {result.StatementsPerTx:0.#} statements/tx, CPU {used.Shares()}");
+            if (best is null || result.Tps > best.Tps)
+            {
+                best = result;
+            }
+        }
+
+        return best!;
+    }
+}
