@@ -16,6 +16,7 @@ find_pg_bin() { command -v "$1" 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/"
 need=()
 [ -n "$(find_pg_bin initdb)" ] || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"; fi
 INITDB="$(find_pg_bin initdb)"; PG_CTL="$(dirname "$INITDB")/pg_ctl"
 
@@ -59,4 +60,5 @@ export KANSO_BENCH_REDIS_PID="$(cat "$work/redis.pid")"
 export KANSO_BENCH_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Kanso.Api bench migrations 2>/dev/null || echo '+changes')"
 # The ceilings run pgbench on the plain server; on Citus, only the API's figures are measured.
 [ -z "$citus" ] && export KANSO_BENCH_PGBENCH="$(find_pg_bin pgbench)"
+export KANSO_BENCH_WRK="$(command -v wrk || true)"
 dotnet "$work/bench/Kanso.Bench.dll"

@@ -25,7 +25,9 @@ internal sealed class ApiServer : IAsyncDisposable
 
     /// <param name="settings">Extra environment variables (observability switches in the comparison run).</param>
     /// <param name="quiet">Read the API's output but do not print it (its request log, when on).</param>
-    public static async Task<ApiServer> StartAsync(string dll, string postgres, string redis, string signingKey, IDictionary<string, string>? settings = null, bool quiet = false)
+    /// <param name="mode">A first argument for the program (the bench's own `bare` server).</param>
+    public static async Task<ApiServer> StartAsync(
+        string dll, string postgres, string redis, string signingKey, IDictionary<string, string>? settings = null, bool quiet = false, string? mode = null)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -34,6 +36,11 @@ internal sealed class ApiServer : IAsyncDisposable
 
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(dll);
+        if (mode is not null)
+        {
+            psi.ArgumentList.Add(mode);
+        }
+
         psi.ArgumentList.Add("--urls");
         psi.ArgumentList.Add($"http://127.0.0.1:{port}");
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";

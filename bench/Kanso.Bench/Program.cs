@@ -17,6 +17,11 @@ var seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_SECONDS"
 var users = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_USERS") ?? "2000", CultureInfo.InvariantCulture);
 const string SigningKey = "kanso-benchmark-signing-key-0123456789-abcdef";
 
+if (args is ["bare", ..])
+{
+    return await BareServer.RunAsync(args[1..], pg, apiDll);
+}
+
 if (args is ["live", ..])
 {
     return await LiveBench.RunAsync(pg, redis, apiDll, results, seconds, users);
@@ -69,6 +74,7 @@ if (pgbench is { Length: > 0 } && Environment.GetEnvironmentVariable("KANSO_BENC
 }
 
 var rows = new List<(Measurement Kanso, CeilingResult? Ceiling)>();
+var generators = new List<GeneratorRun>();
 // KANSO_BENCH_ONLY=pull,stats,update,create,push,curves runs only those parts (while working on one).
 var only = Environment.GetEnvironmentVariable("KANSO_BENCH_ONLY") is { Length: > 0 } o ? o.Split(',') : null;
 bool Wanted(string part) => only is null || only.Contains(part);
@@ -86,6 +92,28 @@ if (Wanted("pull"))
         return 1;
     }, probe);
     rows.Add((pull, await CeilingOf("pull", c => c.Pull(dataset.RowsPerUser - 50, 500))));
+generators.Add(GeneratorComparison.FromDotnet(pull));
+
+// The same statement behind a bare Kestrel endpoint: what HTTP and JSON cost without Kanso's own work.
+await using (var bare = await ApiServer.StartAsync(
+    typeof(BareServer).Assembly.Location, pg, redis, SigningKey, new Dictionary<string, string> { ["DOTNET_gcServer"] = "1", ["DOTNET_gcConcurrent"] = "0" }, mode: "bare"))
+{
+    using var bareHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = bare.BaseAddress };
+    var bareProbe = new Probe(await CpuMeter.CreateAsync(pg, () => bare.Pid), probe.Statements);
+    var barePull = await LoadRunner.RunAsync("pull, bare Kestrel + Npgsql endpoint (same statement, no auth/limits/cursor)", 64, duration, bare, async (worker, n) =>
+    {
+        var u = (worker * 7919 + n) % pullUsers.Length;
+        using var response = await bareHttp.GetAsync($"/pull/{pullUsers[u].Index}/{dataset.RowsPerUser - 50 + 1}/{dataset.RowsPerUser}");
+        await Workloads.EnsureAsync(response, 200);
+        return 1;
+    }, bareProbe);
+    rows.Add((barePull, rows[^1].Ceiling));
+}
+if (Environment.GetEnvironmentVariable("KANSO_BENCH_WRK") is { Length: > 0 } wrk
+    && await GeneratorComparison.WrkAsync(wrk, api, pullUsers, deltaCursors, tokens, probe, 64, duration) is { } byWrk)
+{
+    generators.Add(byWrk);
+}
 }
 
 var today = DateTime.UtcNow.Date;
@@ -164,7 +192,7 @@ var initialSync = await Workloads.InitialSyncAsync(http, tokens.For(dataset.BigU
 var peakRssMb = api.PeakRssMegabytes();
 var curves = scaling && Wanted("curves") ? await Scaling.RunAsync(http, tokens, dataset, api, probe) : null;
 
-var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds, curves);
+var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds, curves, generators);
 Console.WriteLine(report);
 await File.WriteAllTextAsync(results, report);
 return 0;

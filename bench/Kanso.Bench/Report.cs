@@ -8,7 +8,7 @@ internal static class Report
 {
     private static readonly string LoadAtStart = LoadAverage();
 
-    public static string Render(List<(Measurement Kanso, CeilingResult? Ceiling)> rows, InitialSync initial, double peakRssMb, Dataset dataset, int seconds, Curves? curves)
+    public static string Render(List<(Measurement Kanso, CeilingResult? Ceiling)> rows, InitialSync initial, double peakRssMb, Dataset dataset, int seconds, Curves? curves, List<GeneratorRun> generators)
     {
         var s = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
@@ -42,6 +42,22 @@ internal static class Report
         s.AppendLine();
         s.AppendLine(inv, $"Errors: {rows.Sum(r => r.Kanso.Errors)}. Initial sync of {initial.Rows:N0} rows in {initial.Pages} pages of 1,000: median {initial.MedianSeconds:0.00} s, best {initial.BestSeconds:0.00} s. Peak RSS of the API process (VmHWM) over the run: {peakRssMb:0} MB.");
         s.AppendLine();
+        if (generators.Count > 1)
+        {
+            s.AppendLine("### Which load generator");
+            s.AppendLine();
+            s.AppendLine("The pull workload (64 connections) driven by each generator, on the same API and data:");
+            s.AppendLine();
+            s.AppendLine("| generator | req/s | p50 ms | p99 ms | generator CPU ms per request | CPU of the run |");
+            s.AppendLine("|---|---:|---:|---:|---:|---|");
+            foreach (var g in generators)
+            {
+                s.AppendLine(inv, $"| {g.Generator} | {g.RequestsPerSecond:N0} | {g.P50Ms:0.0} | {g.P99Ms:0.0} | {g.LoadCpuMsPerRequest:0.000} | {g.Cpu.Shares()} |");
+            }
+
+            s.AppendLine();
+        }
+
         s.AppendLine("## Against the targets");
         s.AppendLine();
         s.AppendLine("| target | measured | met |");

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Kanso.Bench;
+
+/// <summary>
+/// The HTTP + JSON ceiling of pull: Kestrel, one Npgsql data source set up as the API's (auto-prepare),
+/// Kanso's pull statement, each row written as a JSON object — and nothing else (no authentication, rate
+/// limiting, cursor, validation, logging or metrics). Run as its own process (`Kanso.Bench.dll bare`),
+/// so its CPU is measured like the API's.
+/// </summary>
+internal static class BareServer
+{
+    public static async Task<int> RunAsync(string[] args, string postgres, string apiDll)
+    {
+        var sql = KansoSql.Load(apiDll)["Features.PullChanges.PullChangesSql", "Changes"];
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // As the API's data source (DatabaseSetup.BuildDataSource): auto-prepare, no reset on close, a pool sized to the cores.
+        var csb = new NpgsqlConnectionStringBuilder(postgres)
+        {
+            MaxAutoPrepare = 64, AutoPrepareMinUsages = 2, NoResetOnClose = true, MaxPoolSize = Math.Max(8, Environment.ProcessorCount * 4),
+        };
+        await using var db = NpgsqlDataSource.Create(csb.ConnectionString);
+        var app = builder.Build();
+        app.MapGet("/health", () => "ok");
+        app.MapGet("/pull/{user:int}/{seq:long}/{floor:long}", async (int user, long seq, long floor, HttpContext http) =>
+        {
+            await using var connection = await db.OpenConnectionAsync(http.RequestAborted);
+            await using var command = new NpgsqlCommand(sql, connection);
+            command.Parameters.Add(new NpgsqlParameter<Guid>("userId", NpgsqlDbType.Uuid) { TypedValue = BenchIds.User(user) });
+            foreach (var name in new[] { "habitSeq", "entrySeq", "offSeq" })
+            {
+                command.Parameters.Add(new NpgsqlParameter<long>(name, NpgsqlDbType.Bigint) { TypedValue = seq });
+            }
+
+            foreach (var name in new[] { "habitId", "entryId", "offId" })
+            {
+                command.Parameters.Add(new NpgsqlParameter<Guid>(name, NpgsqlDbType.Uuid) { TypedValue = Guid.Empty });
+            }
+
+            command.Parameters.Add(new NpgsqlParameter<long>("floor", NpgsqlDbType.Bigint) { TypedValue = floor });
+            command.Parameters.Add(new NpgsqlParameter<int>("take", NpgsqlDbType.Integer) { TypedValue = 501 });
+            command.Parameters.Add(new NpgsqlParameter<int>("protocol", NpgsqlDbType.Integer) { TypedValue = 1 });
+            await using var reader = await command.ExecuteReaderAsync(http.RequestAborted);
+            http.Response.ContentType = "application/json";
+            await using var json = new Utf8JsonWriter(http.Response.BodyWriter);
+            json.WriteStartArray();
+            while (await reader.ReadAsync(http.RequestAborted))
+            {
+                json.WriteStartObject();
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    if (reader.IsDBNull(i))
+                    {
+                        continue;
+                    }
+
+                    json.WritePropertyName(reader.GetName(i));
+                    switch (reader.GetValue(i))
+                    {
+                        case string s: json.WriteStringValue(s); break;
+                        case Guid g: json.WriteStringValue(g); break;
+                        case DateTime d: json.WriteStringValue(d); break;
+                        case long l: json.WriteNumberValue(l); break;
+                        case int n: json.WriteNumberValue(n); break;
+                        case short n: json.WriteNumberValue(n); break;
+                        case double x: json.WriteNumberValue(x); break;
+                        case bool b: json.WriteBooleanValue(b); break;
+                        case var other: json.WriteStringValue(other.ToString()); break;
+                    }
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            await json.FlushAsync(http.RequestAborted);
+        });
+        await app.RunAsync();
+        return 0;
+    }
+}
