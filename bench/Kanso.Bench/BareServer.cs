@@ -47,29 +47,29 @@ internal static class BareServer
             http.Response.ContentType = "application/json";
             await using var json = new Utf8JsonWriter(http.Response.BodyWriter);
             json.WriteStartArray();
+            var types = Enumerable.Range(0, reader.FieldCount).Select(reader.GetFieldType).ToArray();
+            var names = Enumerable.Range(0, reader.FieldCount).Select(i => JsonEncodedText.Encode(reader.GetName(i))).ToArray();
             while (await reader.ReadAsync(http.RequestAborted))
             {
                 json.WriteStartObject();
-                for (var i = 0; i < reader.FieldCount; i++)
+                for (var i = 0; i < types.Length; i++)
                 {
                     if (reader.IsDBNull(i))
                     {
                         continue;
                     }
 
-                    json.WritePropertyName(reader.GetName(i));
-                    switch (reader.GetValue(i))
-                    {
-                        case string s: json.WriteStringValue(s); break;
-                        case Guid g: json.WriteStringValue(g); break;
-                        case DateTime d: json.WriteStringValue(d); break;
-                        case long l: json.WriteNumberValue(l); break;
-                        case int n: json.WriteNumberValue(n); break;
-                        case short n: json.WriteNumberValue(n); break;
-                        case double x: json.WriteNumberValue(x); break;
-                        case bool b: json.WriteBooleanValue(b); break;
-                        case var other: json.WriteStringValue(other.ToString()); break;
-                    }
+                    json.WritePropertyName(names[i]);
+                    var type = types[i];
+                    if (type == typeof(string)) json.WriteStringValue(reader.GetString(i));
+                    else if (type == typeof(Guid)) json.WriteStringValue(reader.GetGuid(i));
+                    else if (type == typeof(DateTime)) json.WriteStringValue(reader.GetDateTime(i));
+                    else if (type == typeof(long)) json.WriteNumberValue(reader.GetInt64(i));
+                    else if (type == typeof(int)) json.WriteNumberValue(reader.GetInt32(i));
+                    else if (type == typeof(short)) json.WriteNumberValue(reader.GetInt16(i));
+                    else if (type == typeof(double)) json.WriteNumberValue(reader.GetDouble(i));
+                    else if (type == typeof(bool)) json.WriteBooleanValue(reader.GetBoolean(i));
+                    else json.WriteStringValue(reader.GetValue(i).ToString());
                 }
 
                 json.WriteEndObject();

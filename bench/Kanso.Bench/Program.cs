@@ -194,7 +194,12 @@ var curves = scaling && Wanted("curves") ? await Scaling.RunAsync(http, tokens, 
 
 var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds, curves, generators);
 Console.WriteLine(report);
-await File.WriteAllTextAsync(results, report);
+
+// bench/live.sh writes its own section at the end of the same file: keep it.
+const string LiveSection = "## Live sync and compression (issue 15)";
+var previous = File.Exists(results) ? await File.ReadAllTextAsync(results) : "";
+var live = previous.IndexOf(LiveSection, StringComparison.Ordinal) is var at and >= 0 ? "\n" + previous[at..] : "";
+await File.WriteAllTextAsync(results, report + live);
 return 0;
 
 static string Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : throw new InvalidOperationException($"{name} is not set (run bench/run.sh).");
