@@ -58,23 +58,14 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
 
     public int Seconds { get; init; } = 8;
 
-    /// <summary>Creates bench_user()/bench_habit() (the seeded ids in SQL) in the bench database.</summary>
-    public static async Task PrepareAsync(string postgres)
-    {
-        await using var db = new NpgsqlConnection(postgres);
-        await db.OpenAsync();
-        await using var command = new NpgsqlCommand(BenchIds.Sql, db);
-        await command.ExecuteNonQueryAsync();
-    }
-
     private string UserCount => (dataset.Users.Count - 1).ToString(CultureInfo.InvariantCulture);
 
     private static readonly string Now = "'" + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture) + "'::timestamptz";
 
     private Dictionary<string, string> Common => new()
     {
-        ["userId"] = "bench_user(:u)",
-        ["habitId"] = "bench_habit(:u, :h)",
+        ["userId"] = BenchIds.UserSql(":u"),
+        ["habitId"] = BenchIds.HabitSql(":u", ":h"),
         ["now"] = Now,
         ["changeSeq"] = ":seq::bigint",
     };
@@ -108,8 +99,10 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
             ["start"] = $"'{today.AddDays(-(days - 1)):yyyy-MM-dd}'::date",
             ["end"] = $"'{today:yyyy-MM-dd}'::date",
         };
+        // The ETag's position first (ChangeETag: a GET answers 304 when the account has not moved), then the stats.
         return $$"""
             \set u random(0, {{UserCount}})
+            {{KansoSql.Bind(sql["Domain.Sync.ChangeETag", "PositionSql"], values)}}
             {{KansoSql.Bind(sql["Features.GetStats.GetStatsSql", "DayStart"], values)}}
             {{KansoSql.Bind(sql["Features.GetStats.GetStatsSql", "HabitsWithDailyTotals"], values)}}
             {{KansoSql.Bind(sql["Features.GetStats.GetStatsSql", "TimeOffInRange"], values)}}
@@ -121,7 +114,7 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
     {
         var values = new Dictionary<string, string>(Common)
         {
-            ["id"] = "bench_habit(:u, :h)",
+            ["id"] = BenchIds.HabitSql(":u", ":h"),
             ["title"] = "'Habit ' || :seq",
             ["description"] = "NULL::text",
             ["color"] = "NULL::text",
@@ -217,18 +210,22 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
         }
     }
 
-    public string CreateEntry(int changedPermille) => $$"""
+    /// <summary>The write, then the streak worker's job in the share of requests where the API's run stored one.</summary>
+    public string CreateEntry(StreakShares shares) => $$"""
         \set u random(0, {{UserCount}})
         \set h random(0, 9)
         \startpipeline
         BEGIN;
         \endpipeline
-        {{CreateEntryStatements("bench_habit(:u, :h)")}}
+        {{CreateEntryStatements(BenchIds.HabitSql(":u", ":h"))}}
         COMMIT;
-        {{StreakJob("bench_habit(:u, :h)", changedPermille)}}
+        \set job random(1, 1000) <= {{shares.StoredPermille}}
+        \if :job
+        {{StreakJob(BenchIds.HabitSql(":u", ":h"), shares.ChangedPermille)}}
+        \endif
         """;
 
-    public string Push(int mutations, int changedPermille)
+    public string Push(int mutations, StreakShares shares)
     {
         var s = new StringBuilder();
         s.AppendLine(CultureInfo.InvariantCulture, $"\\set u random(0, {UserCount})");
@@ -246,18 +243,18 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
         for (var i = 0; i < mutations; i++)
         {
             s.AppendLine(i == 0 ? "SAVEPOINT mutation;" : "\\startpipeline\nRELEASE SAVEPOINT mutation;\nSAVEPOINT mutation;\n\\endpipeline");
-            s.Append(CreateEntryStatements($"bench_habit(:u, {i % 10})"));
+            s.Append(CreateEntryStatements(BenchIds.HabitSql(":u", (i % 10).ToString(CultureInfo.InvariantCulture))));
         }
 
         s.AppendLine(KansoSql.Bind(sql["Features.PushChanges.PushChangesSql", "Remember"], values));
         s.AppendLine("COMMIT;");
         // One job per habit the push touched; the share that changed is fixed (no \if: pgbench
         // 15 mis-binds prepared statements inside \if branches of very long scripts).
-        var jobs = Math.Min(10, mutations);
-        var changedJobs = (int)Math.Round(jobs * changedPermille / 1000.0);
+        var jobs = Math.Min(10, (int)Math.Round(shares.StoredPermille / 1000.0));
+        var changedJobs = (int)Math.Round(jobs * shares.ChangedPermille / 1000.0);
         for (var h = 0; h < jobs; h++)
         {
-            s.Append(StreakJob($"bench_habit(:u, {h})", changedPermille, changed: h < changedJobs));
+            s.Append(StreakJob(BenchIds.HabitSql(":u", h.ToString(CultureInfo.InvariantCulture)), shares.ChangedPermille, changed: h < changedJobs));
         }
 
         return s.ToString();

@@ -167,6 +167,7 @@ internal sealed class StatementCounter(string postgres, bool available)
         const string Sql = """
             SELECT calls, total_exec_time, query FROM pg_stat_statements
             WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_backend_pid%' AND query NOT LIKE '%pg_dist_node%'
+              AND query NOT LIKE 'SELECT count(*) FROM habits WHERE streak_dirty%'
             ORDER BY calls DESC
             """;
         await using var command = new NpgsqlCommand(Sql, db);

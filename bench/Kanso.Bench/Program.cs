@@ -7,6 +7,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Kanso.Bench;
 
 var pg = Env("KANSO_BENCH_POSTGRES");
@@ -64,7 +65,6 @@ var pgbench = Environment.GetEnvironmentVariable("KANSO_BENCH_PGBENCH");
 Ceiling? ceiling = null;
 if (pgbench is { Length: > 0 } && Environment.GetEnvironmentVariable("KANSO_BENCH_CEILING") != "0")
 {
-    await Ceiling.PrepareAsync(pg);
     var scripts = Directory.CreateTempSubdirectory("kanso-ceiling-").FullName;
     ceiling = new Ceiling(pgbench, pg, KansoSql.Load(apiDll), dataset, probe.Cpu, probe.Statements, scripts)
     {
@@ -174,18 +174,15 @@ if (Wanted("create"))
         using var response = await http.SendAsync(request);
         await Workloads.EnsureAsync(response, 201);
         return 1;
-    }, probe);
-    await Workloads.StreaksSettledAsync(pg);
-    rows.Add((create, await CeilingOf("create entry", c => c.CreateEntry(Workloads.ChangedStreakPermille(create)))));
+    }, probe, () => Workloads.StreaksSettledAsync(pg));
+    rows.Add((create, await CeilingOf("create entry", c => c.CreateEntry(Workloads.StreakShares(create)))));
 }
 
 if (Wanted("push"))
 {
-
     var push = await LoadRunner.RunAsync("push of 50 mutations (per mutation)", 16, duration, api, (worker, n) =>
-        Workloads.PushEntriesAsync(http, tokens, dataset.Users[(worker * 131 + n) % dataset.Users.Count], 50), probe);
-    await Workloads.StreaksSettledAsync(pg);
-    rows.Add((push, await CeilingOf("push of 50", c => c.Push(50, Workloads.ChangedStreakPermille(push)))));
+        Workloads.PushEntriesAsync(http, tokens, dataset.Users[(worker * 131 + n) % dataset.Users.Count], 50), probe, () => Workloads.StreaksSettledAsync(pg));
+    rows.Add((push, await CeilingOf("push of 50", c => c.Push(50, Workloads.StreakShares(push)))));
 }
 
 var initialSync = await Workloads.InitialSyncAsync(http, tokens.For(dataset.BigUser), rounds: 5);
@@ -219,20 +216,22 @@ namespace Kanso.Bench
         public int Rows(int entriesPerHabit) => Habits.Count * (1 + (EntriesPerHabit ?? entriesPerHabit));
     }
 
-    /// <summary>The ids of seeded users and habits, and the same rule in SQL for pgbench (<see cref="Sql"/>).</summary>
+    /// <summary>The ids of seeded users and habits, and the same rule in SQL for pgbench.</summary>
     internal static class BenchIds
     {
         public static Guid User(int n) => Guid.Parse($"00000000-0000-4000-8000-{n:x12}");
 
         public static Guid Habit(int n, int h) => Guid.Parse($"{h:x8}-0001-4000-8000-{n:x12}");
 
-        /// <summary>bench_user(n) and bench_habit(n, h): immutable, inlined by the planner.</summary>
-        public const string Sql = """
-            CREATE OR REPLACE FUNCTION bench_user(n integer) RETURNS uuid IMMUTABLE PARALLEL SAFE LANGUAGE sql
-                AS $$ SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid $$;
-            CREATE OR REPLACE FUNCTION bench_habit(n integer, h integer) RETURNS uuid IMMUTABLE PARALLEL SAFE LANGUAGE sql
-                AS $$ SELECT (lpad(to_hex(h), 8, '0') || '-0001-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid $$;
-            """;
+        /// <summary>
+        /// The same ids as SQL expressions of pgbench variables or numbers. Written out rather than
+        /// wrapped in SQL functions: a function call the planner does not inline would run as a
+        /// statement of its own and weigh on the ceiling.
+        /// </summary>
+        public static string UserSql(string n) => $"('00000000-0000-4000-8000-' || lpad(to_hex({n}::integer), 12, '0'))::uuid";
+
+        public static string HabitSql(string n, string h) => $"(lpad(to_hex({h}::integer), 8, '0') || '-0001-4000-8000-' || lpad(to_hex({n}::integer), 12, '0'))::uuid";
+
     }
 
     internal sealed record Dataset(
@@ -247,7 +246,12 @@ namespace Kanso.Bench
         public double StatementsPerRequest { get; init; }
 
         public List<(long Calls, double Ms, string Query)> Statements { get; init; } = [];
+
+        /// <summary>Seconds the left-behind work took after the load stopped (counted in the rates).</summary>
+        public double SettleSeconds { get; init; }
     }
+
+    internal readonly record struct StreakShares(int StoredPermille, int ChangedPermille);
 
     /// <summary>What a load run reads besides latencies: CPU per process and statements.</summary>
     internal sealed record Probe(CpuMeter Cpu, StatementCounter Statements);
@@ -323,13 +327,18 @@ namespace Kanso.Bench
             }
         }
 
-        /// <summary>Of the streak jobs stored during the run, the share (‰) whose streaks changed (and took a change number).</summary>
-        public static int ChangedStreakPermille(Measurement m)
+        /// <summary>
+        /// What the streak worker did during the run, for the ceiling to do the same: habits stored per
+        /// request (‰), and of those the share (‰) whose streaks changed (and took a change number).
+        /// </summary>
+        public static StreakShares StreakShares(Measurement m)
         {
             long Calls(string fragment) => m.Statements.Where(s => s.Query.Contains(fragment, StringComparison.Ordinal)).Sum(s => s.Calls);
             var changed = Calls("current_streak = $");
             var unchanged = Calls("SET streak_dirty = false, streak_due_at");
-            return changed + unchanged == 0 ? 1000 : (int)Math.Round(1000.0 * changed / (changed + unchanged));
+            return new StreakShares(
+                m.Requests == 0 ? 1000 : (int)Math.Round(1000.0 * (changed + unchanged) / m.Requests),
+                changed + unchanged == 0 ? 1000 : (int)Math.Round(1000.0 * changed / (changed + unchanged)));
         }
 
         public static HttpRequestMessage Json(HttpMethod method, string url, object body) =>
@@ -412,7 +421,13 @@ namespace Kanso.Bench
         /// <paramref name="connections"/> workers each send one request at a time for the warm-up and
         /// then the measured duration; latencies are those of the measured part.
         /// </summary>
-        public static async Task<Measurement> RunAsync(string name, int connections, TimeSpan duration, ApiServer api, Func<int, int, Task<int>> operation, Probe? probe = null)
+        /// <param name="settle">
+        /// Work the requests leave behind (the streak worker's recomputes): awaited after the load
+        /// stops and counted in the run — its time in the denominator of req/s, its statements and CPU
+        /// in theirs — so a write is measured with everything it causes.
+        /// </param>
+        public static async Task<Measurement> RunAsync(
+            string name, int connections, TimeSpan duration, ApiServer api, Func<int, int, Task<int>> operation, Probe? probe = null, Func<Task>? settle = null)
         {
             Console.WriteLine($"-> {name}: {connections} connections, {duration.TotalSeconds:0}s (+3s warm-up)");
             var warmUpEnd = Stopwatch.GetTimestamp() + (long)(3 * Stopwatch.Frequency);
@@ -473,6 +488,13 @@ namespace Kanso.Bench
                 }
             })).ToArray();
             await Task.WhenAll(workers);
+            var settling = Stopwatch.StartNew();
+            if (settle is not null)
+            {
+                await settle();
+            }
+
+            var settleSeconds = settle is null ? 0 : settling.Elapsed.TotalSeconds;
             var cpuUsed = probe is null ? default : probe.Cpu.Read() - cpuAtStart;
             var statements = probe is null ? (0L, new List<(long, double, string)>()) : await probe.Statements.ReadAsync();
             await probing;
@@ -481,7 +503,7 @@ namespace Kanso.Bench
 
             var all = latencies.SelectMany(l => l).ToArray();
             Array.Sort(all);
-            var seconds = duration.TotalSeconds;
+            var seconds = duration.TotalSeconds + settleSeconds;
             var m = new Measurement(
                 name,
                 connections,
@@ -496,7 +518,15 @@ namespace Kanso.Bench
                 Cpu = cpuUsed,
                 StatementsPerRequest = all.Length == 0 ? 0 : statements.Item1 / (double)all.Length,
                 Statements = statements.Item2,
+                SettleSeconds = settleSeconds,
             };
+            if (probe is not null && all.Length > 0)
+            {
+                foreach (var (calls, ms, query) in statements.Item2.Take(8))
+                {
+                    Console.WriteLine($"     {calls / (double)all.Length,6:0.00}/req {ms / calls,7:0.000} ms  {Regex.Replace(query, @"\s+", " ")[..Math.Min(110, Regex.Replace(query, @"\s+", " ").Length)]}");
+                }
+            }
             Console.WriteLine($"   {m.RequestsPerSecond:0} req/s, {m.OpsPerSecond:0} ops/s, p50 {m.P50Ms:0.0} ms, p99 {m.P99Ms:0.0} ms, errors {m.Errors}, RSS {m.RssMb:0} MB");
             return m;
         }

@@ -36,8 +36,8 @@ internal static class Scaling
         foreach (var batch in new[] { 1, 10, 50, 500 })
         {
             var m = await LoadRunner.RunAsync($"push of {batch} mutations", 16, duration, api, (worker, n) =>
-                Workloads.PushEntriesAsync(http, tokens, dataset.Users[(worker * 131 + n) % dataset.Users.Count], batch), probe);
-            await Workloads.StreaksSettledAsync(Environment.GetEnvironmentVariable("KANSO_BENCH_POSTGRES")!);
+                Workloads.PushEntriesAsync(http, tokens, dataset.Users[(worker * 131 + n) % dataset.Users.Count], batch), probe,
+                () => Workloads.StreaksSettledAsync(Environment.GetEnvironmentVariable("KANSO_BENCH_POSTGRES")!));
             pushes.Add((batch, m));
         }
 
