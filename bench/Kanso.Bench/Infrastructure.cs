@@ -58,6 +58,13 @@ internal sealed class ApiServer : IAsyncDisposable
             psi.Environment[$"RateLimit__{policy}__PerMinute"] = "1000000";
         }
 
+        // KANSO_BENCH_PERFMAP=1: the JIT writes /tmp/perf-<pid>.map, so `perf record -p <pid>` names .NET frames.
+        if (Environment.GetEnvironmentVariable("KANSO_BENCH_PERFMAP") == "1")
+        {
+            psi.Environment["DOTNET_PerfMapEnabled"] = "1";
+            psi.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             psi.Environment[key] = value;
@@ -198,6 +205,26 @@ internal static class Seeder
                     await writer.WriteAsync(1, NpgsqlDbType.Integer);
                     await writer.WriteAsync((long)(h + 1), NpgsqlDbType.Bigint);
                 }
+            }
+
+            await writer.CompleteAsync();
+        }
+
+        // One device session per account, as a login opens: the bench's tokens carry its sid, so every
+        // request takes the path a signed-in phone's does (session check, last-sync stamp).
+        await using (var writer = await db.BeginBinaryImportAsync(
+            "COPY sessions (user_id, id, refresh_hash, refresh_expires_at, rotated_at, created_at, last_used_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var user in users.Concat(extra))
+            {
+                await writer.StartRowAsync();
+                await writer.WriteAsync(user.Id, NpgsqlDbType.Uuid);
+                await writer.WriteAsync(BenchIds.Session(user.Index), NpgsqlDbType.Uuid);
+                await writer.WriteAsync(System.Security.Cryptography.SHA256.HashData(user.Id.ToByteArray()), NpgsqlDbType.Bytea);
+                await writer.WriteAsync(now.AddDays(30), NpgsqlDbType.TimestampTz);
+                await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+                await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+                await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
             }
 
             await writer.CompleteAsync();

@@ -223,6 +223,8 @@ namespace Kanso.Bench
 
         public static Guid Habit(int n, int h) => Guid.Parse($"{h:x8}-0001-4000-8000-{n:x12}");
 
+        public static Guid Session(int n) => Guid.Parse($"00000000-0002-4000-8000-{n:x12}");
+
         /// <summary>
         /// The same ids as SQL expressions of pgbench variables or numbers. Written out rather than
         /// wrapped in SQL functions: a function call the planner does not inline would run as a
@@ -273,7 +275,7 @@ namespace Kanso.Bench
                 {
                     token = _handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
                     {
-                        Claims = new Dictionary<string, object> { ["sub"] = user.Id.ToString(), ["email"] = user.Email },
+                        Claims = new Dictionary<string, object> { ["sub"] = user.Id.ToString(), ["email"] = user.Email, ["sid"] = BenchIds.Session(user.Index).ToString() },
                         Issuer = "kanso",
                         Audience = "kanso-app",
                         Expires = DateTime.UtcNow.AddHours(6),
