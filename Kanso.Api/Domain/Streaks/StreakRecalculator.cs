@@ -48,6 +48,9 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
     /// <summary>How many transactions this instance has run for queued jobs (not sweeps), for tests and diagnostics.</summary>
     public long JobTransactions => Interlocked.Read(ref _jobTransactions);
 
+    /// <summary>Tests only: called for each live habit recomputed, with the entry rows read for it and the checkpoint's date it resumed from (null: the whole history).</summary>
+    internal Action<Guid, int, LocalDate?>? RecomputedHook { get; set; }
+
     /// <summary>Recomputes one habit if it is still dirty (or due); waits for the user's lock.</summary>
     public Task RecomputeHabitAsync(Guid userId, Guid habitId, CancellationToken ct) =>
         RecomputeHabitsAsync(userId, [habitId], ct);
@@ -188,6 +191,7 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
         {
             var days = entries.GetValueOrDefault(habit.Id) ?? [];
             var (result, next) = IncrementalStreak.Run(schedule, ranges, resume, days, today);
+            RecomputedHook?.Invoke(habit.Id, days.Count, resume?.Date);
 
             // A passing day can only end a running streak, or bring a future-dated entry into
             // range; and nothing once the habit's last day is behind us. Otherwise the next
