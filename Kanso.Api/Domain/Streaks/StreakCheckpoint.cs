@@ -116,6 +116,7 @@ internal static class IncrementalStreak
             // settings change, an import): nothing stored can be trusted.
             || (dirty && dirtyFrom is null)
             || dirtyFrom < stored.Date
+            || stored.Date.DayOfWeek != IsoDayOfWeek.Monday
             || StreakCalculator.LatestCheckpoint(schedule, today) is not { } latest
             || stored.Date > latest
             || stored.Date < StreakCalculator.Start(schedule)
