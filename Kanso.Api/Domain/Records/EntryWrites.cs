@@ -12,7 +12,9 @@ namespace Kanso.Api.Domain.Records;
 /// The writes of an entry, shared by the REST slices and the sync push, with the same rules as
 /// <see cref="HabitWrites"/>: the user's change number (and lock) first, then one guarded statement,
 /// commit only when <see cref="WriteResult{T}.Changed"/>. Each write also marks the entry's habit
-/// <c>streak_dirty</c> in the same statement; after commit the caller enqueues the habit on the
+/// <c>streak_dirty</c> in the same statement, with the earliest local date it touches in
+/// <c>streak_dirty_from</c> (what lets the recompute start at its checkpoint, see
+/// <c>StreakCheckpoint</c>: any other writer of entries must record it too); after commit the caller enqueues the habit on the
 /// StreakQueue. Bodies must have passed <see cref="EntryFieldsValidator"/>.
 /// </summary>
 internal static class EntryWrites
@@ -166,7 +168,7 @@ internal static class EntrySql
     // The habit must be the caller's and live; marking it dirty is what selects it.
     public const string Insert = $"""
         WITH habit AS (
-            UPDATE habits SET streak_dirty = true
+            UPDATE habits SET streak_dirty = true, streak_dirty_from = least(streak_dirty_from, coalesce(@localDate::date, {DayOfLocalTime}))
             WHERE user_id = @userId AND id = @habitId AND deleted_at IS NULL
             RETURNING id
         )
@@ -179,7 +181,9 @@ internal static class EntrySql
         """;
 
     public const string Update = $"""
-        WITH entry AS (
+        WITH before AS (
+            SELECT local_date FROM habit_entries WHERE user_id = @userId AND id = @id
+        ), entry AS (
             UPDATE habit_entries SET
                 completion_date = CASE WHEN @setCompletionDate THEN @completionDate::timestamptz ELSE completion_date END,
                 local_date = CASE WHEN @setLocalDate THEN @localDate::date WHEN @setCompletionDate THEN {DayOfLocalTime} ELSE local_date END,
@@ -190,7 +194,9 @@ internal static class EntrySql
             WHERE user_id = @userId AND id = @id AND version = @version AND deleted_at IS NULL
             RETURNING {Columns}
         ), dirty AS (
-            UPDATE habits SET streak_dirty = true FROM entry WHERE habits.user_id = @userId AND habits.id = entry.habit_id
+            -- A moved entry changes its old day and its new one: the streak walk must start at the earlier.
+            UPDATE habits SET streak_dirty = true, streak_dirty_from = least(streak_dirty_from, entry.local_date, (SELECT local_date FROM before))
+            FROM entry WHERE habits.user_id = @userId AND habits.id = entry.habit_id
         )
         SELECT {Columns} FROM entry
         """;
@@ -201,7 +207,8 @@ internal static class EntrySql
             WHERE user_id = @userId AND id = @id AND deleted_at IS NULL AND (@version::integer IS NULL OR version = @version::integer)
             RETURNING {Columns}
         ), dirty AS (
-            UPDATE habits SET streak_dirty = true FROM entry WHERE habits.user_id = @userId AND habits.id = entry.habit_id
+            UPDATE habits SET streak_dirty = true, streak_dirty_from = least(streak_dirty_from, entry.local_date)
+            FROM entry WHERE habits.user_id = @userId AND habits.id = entry.habit_id
         )
         SELECT {Columns} FROM entry
         """;

@@ -5,6 +5,12 @@ namespace Kanso.Api.Domain.Streaks;
 internal readonly record struct StreakResult(int Current, int Longest);
 
 /// <summary>
+/// Where a walk of <see cref="StreakCalculator"/> stands: the length of the run that reaches the
+/// last scheduled day (week) walked (0 when that one was missed), and the longest run so far.
+/// </summary>
+internal readonly record struct RunState(int Run, int Longest);
+
+/// <summary>
 /// Current and longest streak of one habit: a pure function of its schedule, its summed value per
 /// local day and today's local date.
 /// <list type="bullet">
@@ -22,218 +28,131 @@ internal readonly record struct StreakResult(int Current, int Longest);
 /// <item><c>at_most</c> habits complete a day once it is over within the limit; today is never
 /// judged (it neither breaks nor extends the run).</item>
 /// </list>
-/// For <c>at_least</c> day-based habits it only visits the completed days, so a long history costs
-/// what its entries cost; <c>at_most</c> and weekly habits walk the history day by day (week by week).
+/// <para>
+/// It walks the history in order, day by day (week by week for <c>weekly</c>), carrying only the
+/// length of the run so far and the longest run (<see cref="RunState"/>). So the walk can stop at
+/// any Monday that every scheduled day before it is judged (<see cref="Advance"/>) and resume
+/// there later (<see cref="Finish"/>) with the totals from that Monday on: the streak worker keeps
+/// such a checkpoint per habit (<see cref="StreakCheckpoint"/>) and reads only the entries since.
+/// </para>
 /// </summary>
 internal static class StreakCalculator
 {
-    public static StreakResult Compute(HabitSchedule schedule, IReadOnlyDictionary<LocalDate, double> totals, LocalDate today)
+    public static StreakResult Compute(HabitSchedule schedule, IReadOnlyDictionary<LocalDate, double> totals, LocalDate today) =>
+        Finish(schedule, totals, Start(schedule), default, today);
+
+    /// <summary>Where a walk of the whole history starts (with an empty state): the Monday of the first day's week.</summary>
+    public static LocalDate Start(HabitSchedule schedule) => HabitSchedule.WeekOf(schedule.FirstDay);
+
+    /// <summary>
+    /// The last scheduled day the walk judges: the habit's last day, or today; before the first
+    /// day, none (nothing is scheduled yet).
+    /// </summary>
+    public static LocalDate? LastScheduled(HabitSchedule schedule, LocalDate today)
     {
         var lastScheduled = schedule.LastDay is { } lastDay && lastDay < today ? lastDay : today;
-        if (lastScheduled < schedule.FirstDay)
+        return lastScheduled < schedule.FirstDay ? null : lastScheduled;
+    }
+
+    /// <summary>
+    /// The latest Monday a walk may stop at and resume from, with <paramref name="today"/>: every
+    /// day (week) before it is over and judged for good, so only the entries from it on can change
+    /// what comes after. None when nothing is scheduled yet.
+    /// </summary>
+    public static LocalDate? LatestCheckpoint(HabitSchedule schedule, LocalDate today) =>
+        LastScheduled(schedule, today) is { } last ? HabitSchedule.WeekOf(last) : null;
+
+    /// <summary>
+    /// Walks the days (weeks) in [<paramref name="from"/>, <paramref name="to"/>), both Mondays with
+    /// <paramref name="to"/> at most <see cref="LatestCheckpoint"/>, from the state at
+    /// <paramref name="from"/>; <paramref name="totals"/> needs only the days of that span.
+    /// </summary>
+    public static RunState Advance(HabitSchedule schedule, IReadOnlyDictionary<LocalDate, double> totals, RunState state, LocalDate from, LocalDate to, LocalDate today)
+    {
+        var (run, longest) = state;
+        if (schedule.Frequency == Frequency.Weekly)
+        {
+            for (var monday = from; monday < to; monday = monday.PlusDays(7))
+            {
+                var quota = schedule.WeeklyQuota(monday, LocalDate.MinIsoValue, LocalDate.MaxIsoValue);
+                if (quota > 0)
+                {
+                    run = CompletedDays(schedule, totals, monday, HabitSchedule.SundayOf(monday), today) >= quota ? run + 1 : 0;
+                    longest = Math.Max(longest, run);
+                }
+            }
+
+            return new RunState(run, longest);
+        }
+
+        for (var day = from; day < to; day = day.PlusDays(1))
+        {
+            if (IsScheduled(schedule, day))
+            {
+                run = schedule.IsCompletedOn(day, totals.GetValueOrDefault(day), today) ? run + 1 : 0;
+                longest = Math.Max(longest, run);
+            }
+        }
+
+        return new RunState(run, longest);
+    }
+
+    /// <summary>
+    /// The streaks, walking on from the state at <paramref name="from"/> (a Monday at most
+    /// <see cref="LatestCheckpoint"/>; <see cref="Start"/> with an empty state for the whole
+    /// history) to today. <paramref name="totals"/> needs only the days from <paramref name="from"/> on.
+    /// </summary>
+    public static StreakResult Finish(HabitSchedule schedule, IReadOnlyDictionary<LocalDate, double> totals, LocalDate from, RunState state, LocalDate today)
+    {
+        if (LastScheduled(schedule, today) is not { } lastScheduled)
         {
             return default;
         }
 
-        return schedule.Frequency == Frequency.Weekly
-            ? ComputeWeekly(schedule, totals, today, lastScheduled)
-            : ComputeDaily(schedule, totals, today, lastScheduled);
-    }
-
-    private static StreakResult ComputeDaily(HabitSchedule schedule, IReadOnlyDictionary<LocalDate, double> totals, LocalDate today, LocalDate lastScheduled)
-    {
-        var completed = new List<LocalDate>();
-        if (schedule.IsAtMost)
+        // Everything before the last scheduled day (its week) is over: walk it; the last one may
+        // still be open.
+        bool? lastCompleted;
+        if (schedule.Frequency == Frequency.Weekly)
         {
-            // A day with nothing logged is completed once it is over, so every past scheduled day is
-            // visited (the history since the first day, not just its entries).
-            for (var day = schedule.FirstDay; day <= lastScheduled && day < today; day = day.PlusDays(1))
-            {
-                if (schedule.FallsOn(day) && !schedule.IsOff(day) && schedule.IsCompletedOn(day, totals.GetValueOrDefault(day), today))
-                {
-                    completed.Add(day);
-                }
-            }
+            var lastWeek = HabitSchedule.WeekOf(lastScheduled);
+            state = Advance(schedule, totals, state, from, lastWeek, today);
+            var quota = schedule.WeeklyQuota(lastWeek, LocalDate.MinIsoValue, LocalDate.MaxIsoValue);
+            lastCompleted = quota > 0 ? CompletedDays(schedule, totals, lastWeek, lastScheduled, today) >= quota : null;
         }
         else
         {
-            foreach (var (day, total) in totals)
-            {
-                if (day >= schedule.FirstDay && day <= lastScheduled && schedule.FallsOn(day) && !schedule.IsOff(day) && schedule.IsCompleted(total))
-                {
-                    completed.Add(day);
-                }
-            }
-
-            completed.Sort();
+            state = Advance(schedule, totals, state, from, lastScheduled, today);
+            lastCompleted = IsScheduled(schedule, lastScheduled) ? schedule.IsCompletedOn(lastScheduled, totals.GetValueOrDefault(lastScheduled), today) : null;
         }
 
-        var (longest, lastRun) = Runs(completed, day => NextScheduledDay(schedule, day));
-
-        var anchor = PreviousOrSameScheduledDay(schedule, lastScheduled);
-        var lastCompleted = completed.Count > 0 ? completed[^1] : (LocalDate?)null;
-        if (anchor == today && lastCompleted != today)
+        var (run, longest) = state;
+        return lastCompleted switch
         {
-            anchor = PreviousOrSameScheduledDay(schedule, today.PlusDays(-1));
-        }
-
-        return new StreakResult(anchor is not null && lastCompleted == anchor ? lastRun : 0, longest);
+            // Not scheduled: the run reaching it is the current one.
+            null => new StreakResult(run, longest),
+            true => new StreakResult(run + 1, Math.Max(longest, run + 1)),
+            // Today (this week) is still open: until it is completed it does not break the run.
+            false => new StreakResult(lastScheduled == today ? run : 0, longest),
+        };
     }
 
-    /// <summary>
-    /// Week by week from the first day's week: a week is scheduled when its quota (its days the habit
-    /// covers and that are not off, at most times_per_week) is above 0, and completed when that many
-    /// of those days are. Costs one step per week of the habit's history plus its entries.
-    /// </summary>
-    private static StreakResult ComputeWeekly(HabitSchedule schedule, IReadOnlyDictionary<LocalDate, double> totals, LocalDate today, LocalDate lastScheduled)
+    /// <summary>A day the frequency falls on within the habit that is not off (not for weekly habits).</summary>
+    private static bool IsScheduled(HabitSchedule schedule, LocalDate day) =>
+        schedule.IsWithinHabit(day) && schedule.FallsOn(day) && !schedule.IsOff(day);
+
+    /// <summary>The completed days of the habit in [<paramref name="first"/>, <paramref name="last"/>] that are not off.</summary>
+    private static int CompletedDays(HabitSchedule schedule, IReadOnlyDictionary<LocalDate, double> totals, LocalDate first, LocalDate last, LocalDate today)
     {
-        var completedDays = new Dictionary<LocalDate, int>();
-        void Count(LocalDate day)
+        var done = 0;
+        for (var day = first; day <= last; day = day.PlusDays(1))
         {
-            var week = HabitSchedule.WeekOf(day);
-            completedDays[week] = completedDays.GetValueOrDefault(week) + 1;
-        }
-
-        if (schedule.IsAtMost)
-        {
-            for (var day = schedule.FirstDay; day <= lastScheduled && day < today; day = day.PlusDays(1))
+            done += schedule.IsWithinHabit(day) && !schedule.IsOff(day) && schedule.IsCompletedOn(day, totals.GetValueOrDefault(day), today) ? 1 : 0;
+            if (day == LocalDate.MaxIsoValue)
             {
-                if (!schedule.IsOff(day) && schedule.IsCompletedOn(day, totals.GetValueOrDefault(day), today))
-                {
-                    Count(day);
-                }
-            }
-        }
-        else
-        {
-            foreach (var (day, total) in totals)
-            {
-                if (day >= schedule.FirstDay && day <= lastScheduled && !schedule.IsOff(day) && schedule.IsCompleted(total))
-                {
-                    Count(day);
-                }
-            }
-        }
-
-        // The scheduled weeks in order, each completed or not.
-        var weeks = new List<(LocalDate Monday, bool Completed)>();
-        var lastWeek = HabitSchedule.WeekOf(lastScheduled);
-        for (var monday = HabitSchedule.WeekOf(schedule.FirstDay); monday <= lastWeek; monday = monday.PlusDays(7))
-        {
-            var quota = schedule.WeeklyQuota(monday, LocalDate.MinIsoValue, LocalDate.MaxIsoValue);
-            if (quota > 0)
-            {
-                weeks.Add((monday, completedDays.GetValueOrDefault(monday) >= quota));
-            }
-        }
-
-        int longest = 0, run = 0;
-        foreach (var week in weeks)
-        {
-            run = week.Completed ? run + 1 : 0;
-            longest = Math.Max(longest, run);
-        }
-
-        // This week, while open and not yet completed, neither breaks nor extends the run.
-        var current = 0;
-        var thisWeek = HabitSchedule.WeekOf(today);
-        for (var i = weeks.Count - 1; i >= 0; i--)
-        {
-            if (!weeks[i].Completed)
-            {
-                if (lastScheduled == today && weeks[i].Monday == thisWeek && current == 0)
-                {
-                    continue;
-                }
-
                 break;
             }
-
-            current++;
         }
 
-        return new StreakResult(current, longest);
-    }
-
-    /// <returns>The longest run and the length of the run that ends at the last item.</returns>
-    private static (int Longest, int LastRun) Runs(List<LocalDate> sorted, Func<LocalDate, LocalDate> next)
-    {
-        int longest = 0, run = 0;
-        LocalDate? previous = null;
-        foreach (var item in sorted)
-        {
-            run = previous is { } p && next(p) == item ? run + 1 : 1;
-            longest = Math.Max(longest, run);
-            previous = item;
-        }
-
-        return (longest, run);
-    }
-
-    /// <summary>The next day after <paramref name="day"/> the frequency falls on that is not off.</summary>
-    private static LocalDate NextScheduledDay(HabitSchedule schedule, LocalDate day)
-    {
-        var next = NextFrequencyDay(schedule, day);
-        while (schedule.IsOff(next))
-        {
-            next = NextFrequencyDay(schedule, next);
-        }
-
-        return next;
-    }
-
-    private static LocalDate NextFrequencyDay(HabitSchedule schedule, LocalDate day)
-    {
-        switch (schedule.Frequency)
-        {
-            case Frequency.Interval:
-                return day.PlusDays(schedule.Interval);
-            case Frequency.SpecificDays:
-                var next = day.PlusDays(1);
-                for (var i = 0; i < 6 && !schedule.FallsOn(next); i++)
-                {
-                    next = next.PlusDays(1);
-                }
-
-                return next;
-            default:
-                return day.PlusDays(1);
-        }
-    }
-
-    /// <returns>The last day on or before <paramref name="day"/> that the frequency falls on, or null when that is before the first day.</returns>
-    private static LocalDate? PreviousOrSameScheduledDay(HabitSchedule schedule, LocalDate day)
-    {
-        var found = PreviousOrSameFrequencyDay(schedule, day);
-        while (found is { } d && schedule.IsOff(d))
-        {
-            found = PreviousOrSameFrequencyDay(schedule, d.PlusDays(-1));
-        }
-
-        return found;
-    }
-
-    private static LocalDate? PreviousOrSameFrequencyDay(HabitSchedule schedule, LocalDate day)
-    {
-        if (day < schedule.FirstDay)
-        {
-            return null;
-        }
-
-        switch (schedule.Frequency)
-        {
-            case Frequency.Interval:
-                day = day.PlusDays(-(Period.DaysBetween(schedule.FirstDay, day) % schedule.Interval));
-                break;
-            case Frequency.SpecificDays:
-                for (var i = 0; i < 7 && !schedule.FallsOn(day); i++)
-                {
-                    day = day.PlusDays(-1);
-                }
-
-                break;
-        }
-
-        return day >= schedule.FirstDay ? day : null;
+        return done;
     }
 }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace Kanso.Api.Domain.Streaks;
 
-/// <summary>The streak worker's sweep, bound from <c>Streaks</c> (<c>Streaks__SweepInterval</c>, <c>Streaks__SweepBatchSize</c>).</summary>
+/// <summary>The streak worker's sweep and job batching, bound from <c>Streaks</c> (<c>Streaks__SweepInterval</c>, <c>Streaks__SweepBatchSize</c>, ...).</summary>
 internal sealed class StreakOptions
 {
     public const string SectionName = "Streaks";
@@ -12,6 +12,16 @@ internal sealed class StreakOptions
 
     /// <summary>Users a sweep claims per query.</summary>
     public int SweepBatchSize { get; set; } = 100;
+
+    /// <summary>
+    /// How long the worker waits after a job arrives before it takes what is queued, so a burst of
+    /// writes to one habit becomes one recompute (<c>Streaks__CoalesceWindow</c>; 0: no wait, jobs
+    /// queued meanwhile are still taken together).
+    /// </summary>
+    public TimeSpan CoalesceWindow { get; set; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Queued jobs the worker takes at once, at most (<c>Streaks__CoalesceBatchSize</c>).</summary>
+    public int CoalesceBatchSize { get; set; } = 256;
 }
 
 internal sealed class StreakOptionsValidator : IValidateOptions<StreakOptions>
@@ -27,6 +37,16 @@ internal sealed class StreakOptionsValidator : IValidateOptions<StreakOptions>
         if (options.SweepBatchSize is < 1 or > 10_000)
         {
             failures.Add("Streaks__SweepBatchSize must be between 1 and 10000.");
+        }
+
+        if (options.CoalesceWindow < TimeSpan.Zero || options.CoalesceWindow > TimeSpan.FromSeconds(1))
+        {
+            failures.Add("Streaks__CoalesceWindow must be between 00:00:00 and 00:00:01.");
+        }
+
+        if (options.CoalesceBatchSize is < 1 or > 10_000)
+        {
+            failures.Add("Streaks__CoalesceBatchSize must be between 1 and 10000.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -36,13 +36,31 @@ namespace Kanso.Api.Domain.Streaks;
 internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, KansoMetrics metrics, ILogger<StreakRecalculator> logger)
 {
     private long _recomputed;
+    private long _entriesRead;
+    private long _jobTransactions;
 
     /// <summary>How many habits this instance has recomputed (for tests and diagnostics).</summary>
     public long Recomputed => Interlocked.Read(ref _recomputed);
 
+    /// <summary>How many entry rows the recomputes of this instance have read (for tests and diagnostics).</summary>
+    public long EntriesRead => Interlocked.Read(ref _entriesRead);
+
+    /// <summary>How many transactions this instance has run for queued jobs (not sweeps), for tests and diagnostics.</summary>
+    public long JobTransactions => Interlocked.Read(ref _jobTransactions);
+
+    /// <summary>Tests only: called for each live habit recomputed, with the entry rows read for it and the checkpoint's date it resumed from (null: the whole history).</summary>
+    internal Action<Guid, int, LocalDate?>? RecomputedHook { get; set; }
+
     /// <summary>Recomputes one habit if it is still dirty (or due); waits for the user's lock.</summary>
     public Task RecomputeHabitAsync(Guid userId, Guid habitId, CancellationToken ct) =>
-        RecomputeUserAsync(userId, habitId, skipLocked: false, ct);
+        RecomputeHabitsAsync(userId, [habitId], ct);
+
+    /// <summary>Recomputes those habits of one user that are still dirty (or due), in one transaction; waits for the user's lock.</summary>
+    public Task RecomputeHabitsAsync(Guid userId, Guid[] habitIds, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _jobTransactions);
+        return RecomputeUserAsync(userId, habitIds, skipLocked: false, ct);
+    }
 
     /// <summary>
     /// One sweep: every user with dirty or due habits, one transaction per user, until none is
@@ -84,7 +102,7 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
                 var ok = false;
                 try
                 {
-                    ok = await RecomputeUserAsync(userId, habitId: null, skipLocked: true, ct);
+                    ok = await RecomputeUserAsync(userId, habitIds: null, skipLocked: true, ct);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
@@ -101,8 +119,9 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
         }
     }
 
+    /// <param name="habitIds">The habits to recompute if still dirty or due; null: all of the user's that are.</param>
     /// <returns>False when the user is gone or (with <paramref name="skipLocked"/>) locked by someone else.</returns>
-    private async Task<bool> RecomputeUserAsync(Guid userId, Guid? habitId, bool skipLocked, CancellationToken ct)
+    private async Task<bool> RecomputeUserAsync(Guid userId, Guid[]? habitIds, bool skipLocked, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -116,64 +135,72 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
 
         var now = clock.GetCurrentInstant();
         var habits = (await connection.QueryAsync<HabitRow>(new CommandDefinition(
-            habitId is null ? StreakSql.LockDueHabitsOfUser : StreakSql.LockDueHabit,
-            new { userId, habitId, now }, tx, cancellationToken: ct))).AsList();
+            habitIds is null ? StreakSql.LockDueHabitsOfUser : StreakSql.LockDueHabits,
+            new { userId, habitIds, now }, tx, cancellationToken: ct))).AsList();
         if (habits.Count == 0)
         {
             await tx.CommitAsync(ct);
             return true;
         }
 
-        var entries = await connection.QueryAsync<EntryRow>(new CommandDefinition(
-            StreakSql.LiveEntriesOfHabits, new { userId, habitIds = habits.Select(h => h.Id).ToArray() }, tx, cancellationToken: ct));
         var timeOff = (await connection.QueryAsync<TimeOffRow>(new CommandDefinition(
             StreakSql.LiveTimeOff, new { userId }, tx, cancellationToken: ct))).AsList();
 
         // Entries count on their stored local date; the zone and the day start only decide today.
         var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(user.Timezone) ?? DateTimeZone.Utc;
         var today = LocalDays.DateOf(now, zone, user.DayStartMinutes);
-        var totals = new Dictionary<Guid, Dictionary<LocalDate, double>>();
-        var skipped = new Dictionary<Guid, List<LocalDate>>();
-        foreach (var entry in entries)
-        {
-            if (entry.Kind == "skip")
-            {
-                (skipped.TryGetValue(entry.HabitId, out var s) ? s : skipped[entry.HabitId] = []).Add(entry.LocalDate);
-                continue;
-            }
 
-            var days = totals.TryGetValue(entry.HabitId, out var d) ? d : totals[entry.HabitId] = [];
-            days[entry.LocalDate] = days.GetValueOrDefault(entry.LocalDate) + entry.Value;
+        // Per live habit, its schedule and whether its checkpoint still holds: then only the
+        // entries from the checkpoint's date on are read, else the whole history.
+        var plans = new List<(HabitRow Habit, HabitSchedule Schedule, (LocalDate Start, LocalDate End)[] TimeOff, StreakCheckpoint? Resume)>();
+        foreach (var habit in habits.Where(h => h.DeletedAt is null))
+        {
+            var schedule = HabitSchedule.FromRow(
+                habit.FrequencyType, habit.Weekdays, habit.Interval, habit.TimesPerWeek, habit.TargetValue, habit.StartDate, habit.EndDate, zone,
+                habit.Goal, user.DayStartMinutes);
+            var ranges = timeOff.Where(t => t.HabitIds is null || t.HabitIds.Contains(habit.Id)).Select(t => (t.StartDate, t.EndDate)).ToArray();
+            var resume = IncrementalStreak.Plan(
+                schedule, ranges, StreakCheckpoint.FromJson(habit.StreakCheckpoint), habit.StreakDirty || habit.StreakWholeHistory,
+                habit.StreakWholeHistory ? null : habit.StreakDirtyFrom, today);
+            plans.Add((habit, schedule, ranges, resume));
+        }
+
+        var entries = new Dictionary<Guid, List<(LocalDate Day, bool Skip, double Value)>>();
+        if (plans.Count > 0)
+        {
+            var rows = (await connection.QueryAsync<EntryRow>(new CommandDefinition(
+                StreakSql.LiveEntriesOfHabitsFrom,
+                new { userId, habitIds = plans.Select(p => p.Habit.Id).ToArray(), froms = plans.Select(p => p.Resume?.Date).ToArray() },
+                tx, cancellationToken: ct))).AsList();
+            Interlocked.Add(ref _entriesRead, rows.Count);
+            foreach (var entry in rows)
+            {
+                (entries.TryGetValue(entry.HabitId, out var list) ? list : entries[entry.HabitId] = []).Add((entry.LocalDate, entry.Kind == "skip", entry.Value));
+            }
         }
 
         var changed = new List<StoredStreak>();
         var unchanged = new List<StoredStreak>();
-        foreach (var habit in habits)
+        foreach (var habit in habits.Where(h => h.DeletedAt is not null))
         {
-            if (habit.DeletedAt is not null)
-            {
-                // A tombstone keeps its last streaks: nothing to show and nothing to keep true.
-                unchanged.Add(new StoredStreak(habit.Id, habit.CurrentStreak, habit.LongestStreak, null));
-                continue;
-            }
+            // A tombstone keeps its last streaks: nothing to show and nothing to keep true.
+            unchanged.Add(new StoredStreak(habit.Id, habit.CurrentStreak, habit.LongestStreak, null, habit.StreakCheckpoint));
+        }
 
-            var off = new DaysOff(
-                skipped.GetValueOrDefault(habit.Id) ?? [],
-                timeOff.Where(t => t.HabitIds is null || t.HabitIds.Contains(habit.Id)).Select(t => (t.StartDate, t.EndDate)));
-            var schedule = HabitSchedule.FromRow(
-                habit.FrequencyType, habit.Weekdays, habit.Interval, habit.TimesPerWeek, habit.TargetValue, habit.StartDate, habit.EndDate, zone,
-                habit.Goal, user.DayStartMinutes, off);
-            var days = totals.GetValueOrDefault(habit.Id) ?? [];
-            var result = StreakCalculator.Compute(schedule, days, today);
+        foreach (var (habit, schedule, ranges, resume) in plans)
+        {
+            var days = entries.GetValueOrDefault(habit.Id) ?? [];
+            var (result, next) = IncrementalStreak.Run(schedule, ranges, resume, days, today);
+            RecomputedHook?.Invoke(habit.Id, days.Count, resume?.Date);
 
             // A passing day can only end a running streak, or bring a future-dated entry into
             // range; and nothing once the habit's last day is behind us. Otherwise the next
             // recompute is at the start of the user's next local day.
-            var mayChange = (result.Current > 0 || days.Keys.Any(d => d > today)) && !(schedule.LastDay is { } last && last < today);
+            var mayChange = (result.Current > 0 || days.Any(d => d.Day > today && !d.Skip)) && !(schedule.LastDay is { } last && last < today);
             // An at_most day completes when it is over, so a passing day can also start or extend a run.
             mayChange |= schedule.IsAtMost && !(schedule.LastDay is { } end && end < today);
             Instant? dueAt = mayChange ? LocalDays.StartOf(zone, today.PlusDays(1), user.DayStartMinutes) : null;
-            var stored = new StoredStreak(habit.Id, result.Current, result.Longest, dueAt);
+            var stored = new StoredStreak(habit.Id, result.Current, result.Longest, dueAt, next?.ToJson());
             (result.Current == habit.CurrentStreak && result.Longest == habit.LongestStreak ? unchanged : changed).Add(stored);
         }
 
@@ -185,7 +212,11 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
             var change = await ChangeSequence.NextAsync(connection, tx, userId, ct);
             await connection.ExecuteAsync(new CommandDefinition(
                 StreakSql.StoreChangedStreak,
-                changed.Select(s => new { userId, habitId = s.HabitId, current = s.Current, longest = s.Longest, dueAt = s.DueAt, changeSeq = change?.Number, now = change?.At }),
+                changed.Select(s => new
+                {
+                    userId, habitId = s.HabitId, current = s.Current, longest = s.Longest, dueAt = s.DueAt, checkpoint = s.Checkpoint,
+                    changeSeq = change?.Number, now = change?.At,
+                }),
                 tx, cancellationToken: ct));
         }
 
@@ -193,7 +224,7 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 StreakSql.StoreUnchangedStreak,
-                unchanged.Select(s => new { userId, habitId = s.HabitId, dueAt = s.DueAt }),
+                unchanged.Select(s => new { userId, habitId = s.HabitId, dueAt = s.DueAt, checkpoint = s.Checkpoint }),
                 tx, cancellationToken: ct));
         }
 
@@ -218,7 +249,7 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
         public Guid[]? HabitIds { get; set; }
     }
 
-    private sealed record StoredStreak(Guid HabitId, int Current, int Longest, Instant? DueAt);
+    private sealed record StoredStreak(Guid HabitId, int Current, int Longest, Instant? DueAt, string? Checkpoint);
 
     private sealed class HabitRow
     {
@@ -245,6 +276,15 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
         public int CurrentStreak { get; set; }
 
         public int LongestStreak { get; set; }
+
+        public bool StreakDirty { get; set; }
+
+        /// <summary>An entry writer asked for the whole history (<c>streak_dirty_from = '-infinity'</c>).</summary>
+        public bool StreakWholeHistory { get; set; }
+
+        public LocalDate? StreakDirtyFrom { get; set; }
+
+        public string? StreakCheckpoint { get; set; }
     }
 
     private sealed class EntryRow
@@ -268,15 +308,19 @@ internal static class StreakSql
 
     public const string LiveTimeOff = "SELECT start_date, end_date, habit_ids FROM time_off WHERE user_id = @userId AND deleted_at IS NULL";
 
+    // streak_dirty_from comes as a date, or as streak_whole_history when it is '-infinity'.
     private const string HabitColumns = """
         SELECT id, frequency_type, weekdays, "interval", times_per_week, target_value, goal, start_date, end_date,
-               deleted_at, current_streak, longest_streak
+               deleted_at, current_streak, longest_streak, streak_dirty, streak_checkpoint::text AS streak_checkpoint,
+               coalesce(streak_dirty_from = '-infinity', false) AS streak_whole_history,
+               CASE WHEN isfinite(streak_dirty_from) THEN streak_dirty_from END AS streak_dirty_from
         FROM habits
         """;
 
-    public const string LockDueHabit = HabitColumns + """
+    public const string LockDueHabits = HabitColumns + """
 
-        WHERE user_id = @userId AND id = @habitId AND (streak_dirty OR streak_due_at <= @now)
+        WHERE user_id = @userId AND id = ANY(@habitIds) AND (streak_dirty OR streak_due_at <= @now)
+        ORDER BY id
         FOR UPDATE
         """;
 
@@ -287,10 +331,16 @@ internal static class StreakSql
         FOR UPDATE
         """;
 
-    public const string LiveEntriesOfHabits = """
-        SELECT habit_id, local_date, kind, value
-        FROM habit_entries
-        WHERE user_id = @userId AND habit_id = ANY(@habitIds) AND deleted_at IS NULL
+    /// <summary>
+    /// The live entries of each habit from its date on (null: all of them), a range of
+    /// habit_entries_user_habit_local_date per habit.
+    /// </summary>
+    public const string LiveEntriesOfHabitsFrom = """
+        SELECT e.habit_id, e.local_date, e.kind, e.value
+        FROM unnest(@habitIds::uuid[], @froms::date[]) AS f(habit_id, from_date)
+        JOIN habit_entries e ON e.user_id = @userId AND e.habit_id = f.habit_id AND e.deleted_at IS NULL
+            AND e.local_date >= coalesce(f.from_date, '-infinity'::date)
+        WHERE e.user_id = @userId
         """;
 
     /// <summary>Seconds since the oldest due streak fell due (0 when none is due): how late the sweeps run (habits_streak_due).</summary>
@@ -309,12 +359,12 @@ internal static class StreakSql
     public const string StoreChangedStreak = """
         UPDATE habits
         SET current_streak = @current, longest_streak = @longest, streak_dirty = false, streak_due_at = @dueAt,
-            change_seq = @changeSeq, updated_at = @now
+            streak_dirty_from = NULL, streak_checkpoint = @checkpoint::jsonb, change_seq = @changeSeq, updated_at = @now
         WHERE user_id = @userId AND id = @habitId
         """;
 
     public const string StoreUnchangedStreak = """
-        UPDATE habits SET streak_dirty = false, streak_due_at = @dueAt
+        UPDATE habits SET streak_dirty = false, streak_due_at = @dueAt, streak_dirty_from = NULL, streak_checkpoint = @checkpoint::jsonb
         WHERE user_id = @userId AND id = @habitId
         """;
 }

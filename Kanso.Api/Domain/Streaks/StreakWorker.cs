@@ -34,9 +34,17 @@ internal sealed class StreakWorker(
         {
             // Ends when the queue is completed and empty (the drain at shutdown); stoppingToken
             // fires only when the host's shutdown timeout has run out.
-            await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken))
+            while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                await RunJobAsync(job, stoppingToken);
+                if (options.Value.CoalesceWindow > TimeSpan.Zero)
+                {
+                    await Task.Delay(options.Value.CoalesceWindow, stoppingToken);
+                }
+
+                foreach (var (userId, habitIds, jobs) in TakeBatch(queue.Reader, options.Value.CoalesceBatchSize))
+                {
+                    await RunJobAsync(userId, habitIds, jobs, stoppingToken);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -67,19 +75,54 @@ internal sealed class StreakWorker(
         await base.StopAsync(cancellationToken);
     }
 
-    private async Task RunJobAsync(StreakJob job, CancellationToken ct)
+    /// <summary>
+    /// Takes what is queued, up to <paramref name="max"/> jobs, as one recompute per user (in the
+    /// order the users' first jobs came) of the distinct habits their jobs name: several writes to
+    /// one habit become one recompute, several habits of one user one transaction.
+    /// </summary>
+    internal static List<(Guid UserId, Guid[] HabitIds, int Jobs)> TakeBatch(System.Threading.Channels.ChannelReader<StreakJob> reader, int max)
+    {
+        var byUser = new Dictionary<Guid, (List<Guid> Habits, int Jobs)>();
+        var order = new List<Guid>();
+        for (var taken = 0; taken < max && reader.TryRead(out var job); taken++)
+        {
+            if (!byUser.TryGetValue(job.UserId, out var user))
+            {
+                user = ([], 0);
+                order.Add(job.UserId);
+            }
+
+            if (!user.Habits.Contains(job.HabitId))
+            {
+                user.Habits.Add(job.HabitId);
+            }
+
+            byUser[job.UserId] = (user.Habits, user.Jobs + 1);
+        }
+
+        return [.. order.Select(u => (u, byUser[u].Habits.ToArray(), byUser[u].Jobs))];
+    }
+
+    private async Task RunJobAsync(Guid userId, Guid[] habitIds, int jobs, CancellationToken ct)
     {
         using var activity = KansoDiagnostics.ActivitySource.StartActivity("kanso.streak.job");
         try
         {
-            await recalculator.RecomputeHabitAsync(job.UserId, job.HabitId, ct);
-            metrics.StreakJob(done: true);
+            await recalculator.RecomputeHabitsAsync(userId, habitIds, ct);
+            for (var i = 0; i < jobs; i++)
+            {
+                metrics.StreakJob(done: true);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            metrics.StreakJob(done: false);
+            for (var i = 0; i < jobs; i++)
+            {
+                metrics.StreakJob(done: false);
+            }
+
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.GetType().Name);
-            logger.LogError(ex, "Streak job failed for habit {HabitId} of user {UserId}; it stays dirty for the sweep", job.HabitId, job.UserId);
+            logger.LogError(ex, "Streak job failed for habits {HabitIds} of user {UserId}; they stay dirty for the sweep", habitIds, userId);
         }
     }
 

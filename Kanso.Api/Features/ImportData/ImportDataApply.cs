@@ -497,5 +497,6 @@ internal static class ImportDataSql
         ON CONFLICT (user_id, id) DO NOTHING
         """;
 
-    public const string MarkDirty = "UPDATE habits SET streak_dirty = true WHERE user_id = @userId AND id = ANY(@ids) AND deleted_at IS NULL AND NOT streak_dirty";
+    // Entries of any date: the streak worker walks the whole history ('-infinity', see StreakCheckpoint).
+    public const string MarkDirty = "UPDATE habits SET streak_dirty = true, streak_dirty_from = '-infinity' WHERE user_id = @userId AND id = ANY(@ids) AND deleted_at IS NULL";
 }
