@@ -169,45 +169,42 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
         + KansoSql.Bind(sql["Domain.Records.EntrySql", "Insert"], EntryValues(habit)) + "\n";
 
     /// <summary>
-    /// The streak worker's job for one habit (StreakRecalculator): lock the user, the habit, read
-    /// its entries and the time off, then store the streaks — with a change number in the share
-    /// of jobs where they changed (<paramref name="changedPermille"/>, measured on the API's run).
+    /// One transaction of the streak worker (StreakRecalculator) for some habits of one user: lock the
+    /// user, the habits, read the time off and the habits' entries from their checkpoint on (the Monday
+    /// of the week two weeks back, as a recompute in steady state resumes), then store each habit's
+    /// streaks, with one change number when some changed (<paramref name="changed"/> of them).
     /// </summary>
-    /// <param name="changed">Whether this job's streaks changed; null: drawn at <paramref name="changedPermille"/> ‰ each time.</param>
-    private string StreakJob(string habit, int changedPermille, bool? changed = null)
+    private string StreakJob(IReadOnlyList<string> habits, int changed)
     {
+        var back = DateTime.UtcNow.Date.AddDays(-14);
+        var checkpoint = back.AddDays(-(((int)back.DayOfWeek + 6) % 7));
         var values = new Dictionary<string, string>(Common)
         {
-            ["habitId"] = habit,
-            ["habitIds"] = $"ARRAY[{habit}]",
+            ["habitIds"] = $"ARRAY[{string.Join(", ", habits)}]",
+            ["froms"] = $"array_fill('{checkpoint:yyyy-MM-dd}'::date, ARRAY[{habits.Count}])",
             ["current"] = "1",
             ["longest"] = "1",
             ["dueAt"] = "NULL::timestamptz",
+            // A stored checkpoint as the worker writes it; pgbench would read its colons as variables.
+            ["checkpoint"] = $"replace('{{\"v\"~1,\"date\"~\"{checkpoint:yyyy-MM-dd}\",\"run\"~3,\"longest\"~12,\"fp\"~\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"}}', '~', chr(58))",
         };
-        return $$"""
-            \startpipeline
-            BEGIN;
-            {{KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LockUser"], values)}}
-            \endpipeline
-            {{KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LockDueHabit"], values)}}
-            {{KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LiveEntriesOfHabits"], values)}}
-            {{KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LiveTimeOff"], values)}}
-            {{Store()}}
-            COMMIT;
-
-            """;
-
-        string Store()
+        var job = new StringBuilder();
+        job.AppendLine("\\startpipeline").AppendLine("BEGIN;").AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LockUser"], values)).AppendLine("\\endpipeline");
+        job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LockDueHabits"], values));
+        job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LiveTimeOff"], values));
+        job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LiveEntriesOfHabitsFrom"], values));
+        if (changed > 0)
         {
-            var storeChanged = NextChange() + KansoSql.Bind(sql["Domain.Streaks.StreakSql", "StoreChangedStreak"], values);
-            var storeUnchanged = KansoSql.Bind(sql["Domain.Streaks.StreakSql", "StoreUnchangedStreak"], values);
-            return changed switch
-            {
-                true => storeChanged,
-                false => storeUnchanged,
-                null => $"\\set changed random(1, 1000) <= {changedPermille}\n\\if :changed\n{storeChanged}\n\\else\n{storeUnchanged}\n\\endif",
-            };
+            job.Append(NextChange());
         }
+
+        for (var i = 0; i < habits.Count; i++)
+        {
+            var store = new Dictionary<string, string>(values) { ["habitId"] = habits[i] };
+            job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", i < changed ? "StoreChangedStreak" : "StoreUnchangedStreak"], store));
+        }
+
+        return job.AppendLine("COMMIT;").ToString();
     }
 
     /// <summary>The write, then the streak worker's job in the share of requests where the API's run stored one.</summary>
@@ -219,9 +216,14 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
         \endpipeline
         {{CreateEntryStatements(BenchIds.HabitSql(":u", ":h"))}}
         COMMIT;
-        \set job random(1, 1000) <= {{shares.StoredPermille}}
+        \set job random(1, 1000) <= {{shares.JobPermille}}
         \if :job
-        {{StreakJob(BenchIds.HabitSql(":u", ":h"), shares.ChangedPermille)}}
+        \set changed random(1, 1000) <= {{shares.ChangedPermille}}
+        \if :changed
+        {{StreakJob([BenchIds.HabitSql(":u", ":h")], changed: 1)}}
+        \else
+        {{StreakJob([BenchIds.HabitSql(":u", ":h")], changed: 0)}}
+        \endif
         \endif
         """;
 
@@ -250,11 +252,17 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
         s.AppendLine("COMMIT;");
         // One job per habit the push touched; the share that changed is fixed (no \if: pgbench
         // 15 mis-binds prepared statements inside \if branches of very long scripts).
-        var jobs = Math.Min(10, (int)Math.Round(shares.StoredPermille / 1000.0));
-        var changedJobs = (int)Math.Round(jobs * shares.ChangedPermille / 1000.0);
-        for (var h = 0; h < jobs; h++)
+        // The worker's transactions for the push's habits, as many as the API's run took per push, the
+        // habits it stored spread over them, as many of them changed as there.
+        var jobs = Math.Max(1, (int)Math.Round(shares.JobPermille / 1000.0));
+        var stored = Math.Min(10, (int)Math.Round(shares.StoredPermille / 1000.0));
+        var changedTotal = (int)Math.Round(stored * shares.ChangedPermille / 1000.0);
+        for (var j = 0; j < jobs && stored > 0; j++)
         {
-            s.Append(StreakJob(BenchIds.HabitSql(":u", h.ToString(CultureInfo.InvariantCulture)), shares.ChangedPermille, changed: h < changedJobs));
+            var habits = Enumerable.Range(0, stored).Where(h => h % jobs == j)
+                .Select(h => BenchIds.HabitSql(":u", h.ToString(CultureInfo.InvariantCulture))).ToList();
+            var changedHere = Enumerable.Range(0, changedTotal).Count(h => h % jobs == j);
+            s.Append(StreakJob(habits, Math.Min(changedHere, habits.Count)));
         }
 
         return s.ToString();
