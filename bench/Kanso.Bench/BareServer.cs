@@ -29,20 +29,24 @@ internal static class BareServer
         {
             await using var connection = await db.OpenConnectionAsync(http.RequestAborted);
             await using var command = new NpgsqlCommand(sql, connection);
-            command.Parameters.Add(new NpgsqlParameter<Guid>("userId", NpgsqlDbType.Uuid) { TypedValue = BenchIds.User(user) });
-            foreach (var name in new[] { "habitSeq", "entrySeq", "offSeq" })
+            // Positional, as PullChangesSql.Command: $1 user, $2 $4 $8 seqs, $3 $5 $9 ids, $6 floor, $7 take, $10 protocol.
+            foreach (var parameter in new NpgsqlParameter[]
             {
-                command.Parameters.Add(new NpgsqlParameter<long>(name, NpgsqlDbType.Bigint) { TypedValue = seq });
+                new NpgsqlParameter<Guid> { NpgsqlDbType = NpgsqlDbType.Uuid, TypedValue = BenchIds.User(user) },
+                new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = seq },
+                new NpgsqlParameter<Guid> { NpgsqlDbType = NpgsqlDbType.Uuid, TypedValue = Guid.Empty },
+                new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = seq },
+                new NpgsqlParameter<Guid> { NpgsqlDbType = NpgsqlDbType.Uuid, TypedValue = Guid.Empty },
+                new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = floor },
+                new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = 501 },
+                new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = seq },
+                new NpgsqlParameter<Guid> { NpgsqlDbType = NpgsqlDbType.Uuid, TypedValue = Guid.Empty },
+                new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = 1 },
+            })
+            {
+                command.Parameters.Add(parameter);
             }
 
-            foreach (var name in new[] { "habitId", "entryId", "offId" })
-            {
-                command.Parameters.Add(new NpgsqlParameter<Guid>(name, NpgsqlDbType.Uuid) { TypedValue = Guid.Empty });
-            }
-
-            command.Parameters.Add(new NpgsqlParameter<long>("floor", NpgsqlDbType.Bigint) { TypedValue = floor });
-            command.Parameters.Add(new NpgsqlParameter<int>("take", NpgsqlDbType.Integer) { TypedValue = 501 });
-            command.Parameters.Add(new NpgsqlParameter<int>("protocol", NpgsqlDbType.Integer) { TypedValue = 1 });
             await using var reader = await command.ExecuteReaderAsync(http.RequestAborted);
             http.Response.ContentType = "application/json";
             await using var json = new Utf8JsonWriter(http.Response.BodyWriter);

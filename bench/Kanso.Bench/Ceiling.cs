@@ -26,16 +26,19 @@ internal sealed partial class KansoSql(Assembly api)
     /// </summary>
     public static string Bind(string sql, IReadOnlyDictionary<string, string> values)
     {
-        var bound = Parameter().Replace(sql, m => values.TryGetValue(m.Groups[1].Value, out var v)
-            ? v
-            : throw new InvalidOperationException($"No pgbench value for @{m.Groups[1].Value} in: {sql}"));
+        var bound = Parameter().Replace(sql, m =>
+        {
+            var name = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value;
+            return values.TryGetValue(name, out var v) ? v : throw new InvalidOperationException($"No pgbench value for {name} in: {sql}");
+        });
         return string.Join('\n', Statements(bound).Select(s => s + ";"));
     }
 
     private static IEnumerable<string> Statements(string sql) =>
         StatementEnd().Split(sql).Select(s => s.Trim()).Where(s => s.Length > 0);
 
-    [GeneratedRegex(@"(?<![@\w:])@(\w+)")]
+    /// <summary>A Dapper parameter (@name) or a positional one ($1), bound as "$1".</summary>
+    [GeneratedRegex(@"(?<![@\w:])@(\w+)|(\$\d+)\b")]
     private static partial Regex Parameter();
 
     [GeneratedRegex(@";\s*(?:\n|$)")]
@@ -90,6 +93,17 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
     })}}
 
         """;
+
+    /// <summary>Adds "$1".. for a statement with positional parameters, in PullChangesSql.Command's order.</summary>
+    private static Dictionary<string, string> Positional(Dictionary<string, string> values, params string[] order)
+    {
+        for (var i = 0; i < order.Length; i++)
+        {
+            values["$" + (i + 1).ToString(CultureInfo.InvariantCulture)] = values[order[i]];
+        }
+
+        return values;
+    }
 
     public string Stats(int days)
     {
