@@ -82,40 +82,62 @@ var only = Environment.GetEnvironmentVariable("KANSO_BENCH_ONLY") is { Length: >
 bool Wanted(string part) => only is null || only.Contains(part);
 async Task<CeilingResult?> CeilingOf(string name, Func<Ceiling, string> script) => ceiling is null ? null : await ceiling.RunAsync(name, script(ceiling));
 
+// KANSO_BENCH_BASELINE (bench/run.sh): the API built at another commit runs the same workloads right
+// after this one's, on the same data, for a before/after in the same run.
+var baselineDll = Environment.GetEnvironmentVariable("KANSO_BENCH_BASELINE_DLL") is { Length: > 0 } b ? b : null;
+var before = new List<(Measurement Before, Measurement After)>();
+async Task<Measurement> Run(string name, int connections, Func<HttpClient, Func<int, int, Task<int>>> workload, bool settle = false)
+{
+    Func<Task>? settled = settle ? () => Workloads.StreaksSettledAsync(pg) : null;
+    var after = await LoadRunner.RunAsync(name, connections, duration, api, workload(http), probe, settled);
+    if (baselineDll is not null)
+    {
+        await using var old = await ApiServer.StartAsync(baselineDll, pg, redis, SigningKey, quiet: true);
+        using var oldHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = old.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        var oldProbe = new Probe(await CpuMeter.CreateAsync(pg, () => old.Pid), probe.Statements);
+        before.Add((await LoadRunner.RunAsync(name + ", baseline", connections, duration, old, workload(oldHttp), oldProbe, settled), after));
+    }
+
+    return after;
+}
+
+Func<int, int, Task<int>> Pull(HttpClient client) => async (worker, n) =>
+{
+    var u = (worker * 7919 + n) % pullUsers.Length;
+    using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(deltaCursors[u])}&limit=500");
+    request.Headers.Authorization = tokens.Bearer(pullUsers[u]);
+    using var response = await client.SendAsync(request);
+    await Workloads.EnsureAsync(response, 200);
+    return 1;
+};
+
 if (Wanted("pull"))
 {
-    var pull = await LoadRunner.RunAsync("pull (delta of ~50 rows)", 64, duration, api, async (worker, n) =>
-    {
-        var u = (worker * 7919 + n) % pullUsers.Length;
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/sync/pull?cursor={Uri.EscapeDataString(deltaCursors[u])}&limit=500");
-        request.Headers.Authorization = tokens.Bearer(pullUsers[u]);
-        using var response = await http.SendAsync(request);
-        await Workloads.EnsureAsync(response, 200);
-        return 1;
-    }, probe);
+    var pull = await Run("pull (delta of ~50 rows)", 64, Pull);
     rows.Add((pull, await CeilingOf("pull", c => c.Pull(dataset.RowsPerUser - 50, 500))));
-generators.Add(GeneratorComparison.FromDotnet(pull));
+    generators.Add(GeneratorComparison.FromDotnet(pull));
 
-// The same statement behind a bare Kestrel endpoint: what HTTP and JSON cost without Kanso's own work.
-await using (var bare = await ApiServer.StartAsync(
-    typeof(BareServer).Assembly.Location, pg, redis, SigningKey, new Dictionary<string, string> { ["DOTNET_gcServer"] = "1", ["DOTNET_gcConcurrent"] = "0" }, mode: "bare"))
-{
-    using var bareHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = bare.BaseAddress };
-    var bareProbe = new Probe(await CpuMeter.CreateAsync(pg, () => bare.Pid), probe.Statements);
-    var barePull = await LoadRunner.RunAsync("pull, bare Kestrel + Npgsql endpoint (same statement, no auth/limits/cursor)", 64, duration, bare, async (worker, n) =>
+    // The same statement behind a bare Kestrel endpoint: what HTTP and JSON cost without Kanso's own work.
+    await using (var bare = await ApiServer.StartAsync(
+        typeof(BareServer).Assembly.Location, pg, redis, SigningKey, new Dictionary<string, string> { ["DOTNET_gcServer"] = "1", ["DOTNET_gcConcurrent"] = "0" }, mode: "bare"))
     {
-        var u = (worker * 7919 + n) % pullUsers.Length;
-        using var response = await bareHttp.GetAsync($"/pull/{pullUsers[u].Index}/{dataset.RowsPerUser - 50 + 1}/{dataset.RowsPerUser}");
-        await Workloads.EnsureAsync(response, 200);
-        return 1;
-    }, bareProbe);
-    rows.Add((barePull, rows[^1].Ceiling));
-}
-if (Environment.GetEnvironmentVariable("KANSO_BENCH_WRK") is { Length: > 0 } wrk
-    && await GeneratorComparison.WrkAsync(wrk, api, pullUsers, deltaCursors, tokens, probe, 64, duration) is { } byWrk)
-{
-    generators.Add(byWrk);
-}
+        using var bareHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = bare.BaseAddress };
+        var bareProbe = new Probe(await CpuMeter.CreateAsync(pg, () => bare.Pid), probe.Statements);
+        var barePull = await LoadRunner.RunAsync("pull, bare Kestrel + Npgsql endpoint (same statement, no auth/limits/cursor)", 64, duration, bare, async (worker, n) =>
+        {
+            var u = (worker * 7919 + n) % pullUsers.Length;
+            using var response = await bareHttp.GetAsync($"/pull/{pullUsers[u].Index}/{dataset.RowsPerUser - 50 + 1}/{dataset.RowsPerUser}");
+            await Workloads.EnsureAsync(response, 200);
+            return 1;
+        }, bareProbe);
+        rows.Add((barePull, rows[^1].Ceiling));
+    }
+
+    if (Environment.GetEnvironmentVariable("KANSO_BENCH_WRK") is { Length: > 0 } wrk
+        && await GeneratorComparison.WrkAsync(wrk, api, pullUsers, deltaCursors, tokens, probe, 64, duration) is { } byWrk)
+    {
+        generators.Add(byWrk);
+    }
 }
 
 var today = DateTime.UtcNow.Date;
@@ -138,52 +160,55 @@ foreach (var days in Wanted("stats") ? new[] { 7, 365 } : [])
 
 // Update habit: each worker owns its (user, habit) pairs and carries their versions forward.
 var versions = new Dictionary<(int, Guid), int>();
+Func<int, int, Task<int>> Update(HttpClient client) => async (worker, n) =>
+{
+    var user = dataset.Users[(worker + 64 * (n % 8)) % dataset.Users.Count];
+    var habit = user.Habits[worker % user.Habits.Count];
+    int version;
+    lock (versions)
+    {
+        version = versions.GetValueOrDefault((user.Index, habit), 1);
+    }
+
+    using var request = Workloads.Json(HttpMethod.Put, $"/api/v1/habits/{habit}", new { version, title = $"Habit {n}" });
+    request.Headers.Authorization = tokens.Bearer(user);
+    using var response = await client.SendAsync(request);
+    var body = await Workloads.EnsureAsync(response, 200);
+    lock (versions)
+    {
+        versions[(user.Index, habit)] = (int)body["version"]!;
+    }
+
+    return 1;
+};
+
 if (Wanted("update"))
 {
-    var update = await LoadRunner.RunAsync("update habit (PUT with version)", 64, duration, api, async (worker, n) =>
-    {
-        var user = dataset.Users[(worker + 64 * (n % 8)) % dataset.Users.Count];
-        var habit = user.Habits[worker % user.Habits.Count];
-        int version;
-        lock (versions)
-        {
-            version = versions.GetValueOrDefault((user.Index, habit), 1);
-        }
-
-        using var request = Workloads.Json(HttpMethod.Put, $"/api/v1/habits/{habit}", new { version, title = $"Habit {n}" });
-        request.Headers.Authorization = tokens.Bearer(user);
-        using var response = await http.SendAsync(request);
-        var body = await Workloads.EnsureAsync(response, 200);
-        lock (versions)
-        {
-            versions[(user.Index, habit)] = (int)body["version"]!;
-        }
-
-        return 1;
-    }, probe);
+    var update = await Run("update habit (PUT with version)", 64, Update);
     rows.Add((update, await CeilingOf("update habit", c => c.UpdateHabit())));
 }
 
+Func<int, int, Task<int>> Create(HttpClient client) => async (worker, n) =>
+{
+    var user = dataset.Users[(worker * 31 + n) % dataset.Users.Count];
+    var habit = user.Habits[n % user.Habits.Count];
+    using var request = Workloads.Json(HttpMethod.Post, "/api/v1/entries", new { id = Guid.NewGuid(), habit_id = habit, completion_date = DateTime.UtcNow.ToString("O"), value = 1 });
+    request.Headers.Authorization = tokens.Bearer(user);
+    using var response = await client.SendAsync(request);
+    await Workloads.EnsureAsync(response, 201);
+    return 1;
+};
+
 if (Wanted("create"))
 {
-
-    var create = await LoadRunner.RunAsync("create entry", 64, duration, api, async (worker, n) =>
-    {
-        var user = dataset.Users[(worker * 31 + n) % dataset.Users.Count];
-        var habit = user.Habits[n % user.Habits.Count];
-        using var request = Workloads.Json(HttpMethod.Post, "/api/v1/entries", new { id = Guid.NewGuid(), habit_id = habit, completion_date = DateTime.UtcNow.ToString("O"), value = 1 });
-        request.Headers.Authorization = tokens.Bearer(user);
-        using var response = await http.SendAsync(request);
-        await Workloads.EnsureAsync(response, 201);
-        return 1;
-    }, probe, () => Workloads.StreaksSettledAsync(pg));
+    var create = await Run("create entry", 64, Create, settle: true);
     rows.Add((create, await CeilingOf("create entry", c => c.CreateEntry(Workloads.StreakShares(create)))));
 }
 
 if (Wanted("push"))
 {
-    var push = await LoadRunner.RunAsync("push of 50 mutations (per mutation)", 16, duration, api, (worker, n) =>
-        Workloads.PushEntriesAsync(http, tokens, dataset.Users[(worker * 131 + n) % dataset.Users.Count], 50), probe, () => Workloads.StreaksSettledAsync(pg));
+    var push = await Run("push of 50 mutations (per mutation)", 16, client => (worker, n) =>
+        Workloads.PushEntriesAsync(client, tokens, dataset.Users[(worker * 131 + n) % dataset.Users.Count], 50), settle: true);
     rows.Add((push, await CeilingOf("push of 50", c => c.Push(50, Workloads.StreakShares(push)))));
 }
 
@@ -191,7 +216,7 @@ var initialSync = await Workloads.InitialSyncAsync(http, tokens.For(dataset.BigU
 var peakRssMb = api.PeakRssMegabytes();
 var curves = scaling && Wanted("curves") ? await Scaling.RunAsync(http, tokens, dataset, api, probe) : null;
 
-var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds, curves, generators);
+var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds, curves, generators, before);
 Console.WriteLine(report);
 
 // bench/live.sh writes its own section at the end of the same file: keep it.

@@ -8,7 +8,7 @@ internal static class Report
 {
     private static readonly string LoadAtStart = LoadAverage();
 
-    public static string Render(List<(Measurement Kanso, CeilingResult? Ceiling)> rows, InitialSync initial, double peakRssMb, Dataset dataset, int seconds, Curves? curves, List<GeneratorRun> generators)
+    public static string Render(List<(Measurement Kanso, CeilingResult? Ceiling)> rows, InitialSync initial, double peakRssMb, Dataset dataset, int seconds, Curves? curves, List<GeneratorRun> generators, List<(Measurement Before, Measurement After)> baseline)
     {
         var s = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
@@ -42,6 +42,22 @@ internal static class Report
         s.AppendLine();
         s.AppendLine(inv, $"Errors: {rows.Sum(r => r.Kanso.Errors)}. Initial sync of {initial.Rows:N0} rows in {initial.Pages} pages of 1,000: median {initial.MedianSeconds:0.00} s, best {initial.BestSeconds:0.00} s. Peak RSS of the API process (VmHWM) over the run: {peakRssMb:0} MB.");
         s.AppendLine();
+        if (baseline.Count > 0)
+        {
+            s.AppendLine(inv, $"### Before and after, same run (baseline: `{Environment.GetEnvironmentVariable("KANSO_BENCH_BASELINE")}`)");
+            s.AppendLine();
+            s.AppendLine("The API built at the baseline commit ran each workload right after this commit's API, on the same database (same data, migrations of this commit applied).");
+            s.AppendLine();
+            s.AppendLine("| workload | before req/s | after req/s | after ÷ before | p99 ms before → after | statements per request before → after | CPU ms per request (all processes) before → after |");
+            s.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var (b, a) in baseline)
+            {
+                s.AppendLine(inv, $"| {a.Name} | {b.RequestsPerSecond:N0} | {a.RequestsPerSecond:N0} | {a.RequestsPerSecond / b.RequestsPerSecond:0.00} | {b.P99Ms:0} → {a.P99Ms:0} | {Statements(b.StatementsPerRequest)} → {Statements(a.StatementsPerRequest)} | {1000 * b.Cpu.Total / b.Requests:0.00} → {1000 * a.Cpu.Total / a.Requests:0.00} |");
+            }
+
+            s.AppendLine();
+        }
+
         if (generators.Count > 1)
         {
             s.AppendLine("### Which load generator");

@@ -126,25 +126,44 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
 
-        var user = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
-            skipLocked ? StreakSql.TryLockUser : StreakSql.LockUser, new { userId }, tx, cancellationToken: ct));
+        var now = clock.GetCurrentInstant();
+        UserRow? user;
+        List<HabitRow> habits;
+        List<TimeOffRow> timeOff;
+        if (habitIds is not null && !skipLocked)
+        {
+            // A queued job waits for the user's lock anyway: the lock, the habits and the time off in
+            // one round trip (each statement runs after the one before, so the two reads see every write
+            // that committed before the lock was granted; a user that is gone has no rows either).
+            await using var begin = await connection.QueryMultipleAsync(new CommandDefinition(
+                StreakSql.LockUser + ";\n" + StreakSql.LockDueHabits + ";\n" + StreakSql.LiveTimeOff,
+                new { userId, habitIds, now }, tx, cancellationToken: ct));
+            user = await begin.ReadSingleOrDefaultAsync<UserRow>();
+            habits = (await begin.ReadAsync<HabitRow>()).AsList();
+            timeOff = (await begin.ReadAsync<TimeOffRow>()).AsList();
+        }
+        else
+        {
+            // A sweep skips a user someone else holds: it must not queue behind that writer's habit rows.
+            user = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
+                skipLocked ? StreakSql.TryLockUser : StreakSql.LockUser, new { userId }, tx, cancellationToken: ct));
+            habits = user is null ? [] : (await connection.QueryAsync<HabitRow>(new CommandDefinition(
+                habitIds is null ? StreakSql.LockDueHabitsOfUser : StreakSql.LockDueHabits,
+                new { userId, habitIds, now }, tx, cancellationToken: ct))).AsList();
+            timeOff = habits.Count == 0 ? [] : (await connection.QueryAsync<TimeOffRow>(new CommandDefinition(
+                StreakSql.LiveTimeOff, new { userId }, tx, cancellationToken: ct))).AsList();
+        }
+
         if (user is null)
         {
             return false;
         }
 
-        var now = clock.GetCurrentInstant();
-        var habits = (await connection.QueryAsync<HabitRow>(new CommandDefinition(
-            habitIds is null ? StreakSql.LockDueHabitsOfUser : StreakSql.LockDueHabits,
-            new { userId, habitIds, now }, tx, cancellationToken: ct))).AsList();
         if (habits.Count == 0)
         {
             await tx.CommitAsync(ct);
             return true;
         }
-
-        var timeOff = (await connection.QueryAsync<TimeOffRow>(new CommandDefinition(
-            StreakSql.LiveTimeOff, new { userId }, tx, cancellationToken: ct))).AsList();
 
         // Entries count on their stored local date; the zone and the day start only decide today.
         var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(user.Timezone) ?? DateTimeZone.Utc;
@@ -204,29 +223,23 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
             (result.Current == habit.CurrentStreak && result.Longest == habit.LongestStreak ? unchanged : changed).Add(stored);
         }
 
-        if (changed.Count > 0)
+        // A streak change is a change clients must pull: a new change number, but the same version, so
+        // it never conflicts with a client's edit; updated_at moves too, for the earlier timestamp-cursor
+        // sync. Every habit's result is stored by one statement.
+        var change = changed.Count > 0 ? await ChangeSequence.NextAsync(connection, tx, userId, ct) : null;
+        var all = changed.Concat(unchanged).ToList();
+        await connection.ExecuteAsync(new CommandDefinition(StreakSql.StoreStreaks, new
         {
-            // A streak change is a change clients must pull: a new change number, but the same
-            // version, so it never conflicts with a client's edit. updated_at moves too, for the
-            // earlier timestamp-cursor sync.
-            var change = await ChangeSequence.NextAsync(connection, tx, userId, ct);
-            await connection.ExecuteAsync(new CommandDefinition(
-                StreakSql.StoreChangedStreak,
-                changed.Select(s => new
-                {
-                    userId, habitId = s.HabitId, current = s.Current, longest = s.Longest, dueAt = s.DueAt, checkpoint = s.Checkpoint,
-                    changeSeq = change?.Number, now = change?.At,
-                }),
-                tx, cancellationToken: ct));
-        }
-
-        if (unchanged.Count > 0)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                StreakSql.StoreUnchangedStreak,
-                unchanged.Select(s => new { userId, habitId = s.HabitId, dueAt = s.DueAt, checkpoint = s.Checkpoint }),
-                tx, cancellationToken: ct));
-        }
+            userId,
+            habitIds = all.Select(s => s.HabitId).ToArray(),
+            currents = all.Select(s => s.Current).ToArray(),
+            longests = all.Select(s => s.Longest).ToArray(),
+            dueAts = all.Select(s => s.DueAt).ToArray(),
+            checkpoints = all.Select(s => s.Checkpoint).ToArray(),
+            changed = all.Select((_, i) => i < changed.Count).ToArray(),
+            changeSeq = change?.Number,
+            now = change?.At,
+        }, tx, cancellationToken: ct));
 
         await tx.CommitAsync(ct);
         Interlocked.Add(ref _recomputed, habits.Count);
@@ -356,15 +369,18 @@ internal static class StreakSql
         LIMIT @limit
         """;
 
-    public const string StoreChangedStreak = """
-        UPDATE habits
-        SET current_streak = @current, longest_streak = @longest, streak_dirty = false, streak_due_at = @dueAt,
-            streak_dirty_from = NULL, streak_checkpoint = @checkpoint::jsonb, change_seq = @changeSeq, updated_at = @now
-        WHERE user_id = @userId AND id = @habitId
-        """;
-
-    public const string StoreUnchangedStreak = """
-        UPDATE habits SET streak_dirty = false, streak_due_at = @dueAt, streak_dirty_from = NULL, streak_checkpoint = @checkpoint::jsonb
-        WHERE user_id = @userId AND id = @habitId
+    /// <summary>
+    /// Each habit's recomputed streaks, checkpoint and next due instant; those whose streaks changed
+    /// also take the change number and its instant (null when none changed).
+    /// </summary>
+    public const string StoreStreaks = """
+        UPDATE habits h
+        SET current_streak = s.current_streak, longest_streak = s.longest_streak, streak_dirty = false,
+            streak_due_at = s.due_at, streak_dirty_from = NULL, streak_checkpoint = s.checkpoint::jsonb,
+            change_seq = CASE WHEN s.changed THEN @changeSeq::bigint ELSE h.change_seq END,
+            updated_at = CASE WHEN s.changed THEN @now::timestamptz ELSE h.updated_at END
+        FROM unnest(@habitIds::uuid[], @currents::integer[], @longests::integer[], @dueAts::timestamptz[], @checkpoints::text[], @changed::boolean[])
+            AS s (id, current_streak, longest_streak, due_at, checkpoint, changed)
+        WHERE h.user_id = @userId AND h.id = s.id
         """;
 }
