@@ -184,9 +184,10 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
 
     /// <summary>
     /// One transaction of the streak worker (StreakRecalculator) for some habits of one user: lock the
-    /// user, the habits, read the time off and the habits' entries from their checkpoint on (the Monday
-    /// of the week two weeks back, as a recompute in steady state resumes), then store each habit's
-    /// streaks, with one change number when some changed (<paramref name="changed"/> of them).
+    /// user, the habits, read the time off (one round trip), the habits' entries from their checkpoint
+    /// on (the Monday of the week two weeks back, as a recompute in steady state resumes), then store
+    /// every habit's streaks in one statement, with one change number when some changed
+    /// (<paramref name="changed"/> of them).
     /// </summary>
     private string StreakJob(IReadOnlyList<string> habits, int changed)
     {
@@ -203,21 +204,28 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
             ["checkpoint"] = $"replace('{{\"v\"~1,\"date\"~\"{checkpoint:yyyy-MM-dd}\",\"run\"~3,\"longest\"~12,\"fp\"~\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"}}', '~', chr(58))",
         };
         var job = new StringBuilder();
-        job.AppendLine("\\startpipeline").AppendLine("BEGIN;").AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LockUser"], values)).AppendLine("\\endpipeline");
+        job.AppendLine("\\startpipeline").AppendLine("BEGIN;");
+        job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LockUser"], values));
         job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LockDueHabits"], values));
-        job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LiveTimeOff"], values));
+        job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LiveTimeOff"], values)).AppendLine("\\endpipeline");
         job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "LiveEntriesOfHabitsFrom"], values));
         if (changed > 0)
         {
             job.Append(NextChange());
         }
 
-        for (var i = 0; i < habits.Count; i++)
+        var n = habits.Count;
+        var store = new Dictionary<string, string>(values)
         {
-            var store = new Dictionary<string, string>(values) { ["habitId"] = habits[i] };
-            job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", i < changed ? "StoreChangedStreak" : "StoreUnchangedStreak"], store));
-        }
-
+            ["currents"] = $"array_fill(1, ARRAY[{n}])",
+            ["longests"] = $"array_fill(12, ARRAY[{n}])",
+            ["dueAts"] = $"array_fill(NULL::timestamptz, ARRAY[{n}])",
+            ["checkpoints"] = $"array_fill({values["checkpoint"]}, ARRAY[{n}])",
+            ["changed"] = $"ARRAY[{string.Join(", ", Enumerable.Range(0, n).Select(i => i < changed ? "true" : "false"))}]",
+            ["changeSeq"] = changed > 0 ? ":seq::bigint" : "NULL::bigint",
+            ["now"] = changed > 0 ? Now : "NULL::timestamptz",
+        };
+        job.AppendLine(KansoSql.Bind(sql["Domain.Streaks.StreakSql", "StoreStreaks"], store));
         return job.AppendLine("COMMIT;").ToString();
     }
 

@@ -49,9 +49,6 @@ internal sealed class ApiServer : IAsyncDisposable
         psi.Environment["Jwt__SigningKey"] = signingKey;
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
 
-        // Sweeps every 5 s (30 s by default), so the seeded habits' first recompute is done soon.
-        psi.Environment["Streaks__SweepInterval"] = "00:00:05";
-
         // The workloads measure the engine; the one-line-per-request log is measured on its own in
         // the observability comparison (KANSO_BENCH_OBSERVABILITY=compare).
         psi.Environment["Logging__LogLevel__Kanso.Requests"] = "Warning";
