@@ -140,21 +140,9 @@ if (Wanted("pull"))
     }
 }
 
-var today = DateTime.UtcNow.Date;
 foreach (var days in Wanted("stats") ? new[] { 7, 365 } : [])
 {
-    var start = today.AddDays(-(days - 1)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-    var end = today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-    var stats = await LoadRunner.RunAsync($"stats {days} days", 64, duration, api, async (worker, n) =>
-    {
-        var user = dataset.Users[(worker * 17 + n) % dataset.Users.Count];
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/stats/weekly?start_date={start}&end_date={end}");
-        request.Headers.Authorization = tokens.Bearer(user);
-        request.Headers.Add("X-Timezone", user.Timezone);
-        using var response = await http.SendAsync(request);
-        await Workloads.EnsureAsync(response, 200);
-        return 1;
-    }, probe);
+    var stats = await LoadRunner.RunAsync($"stats {days} days", 64, duration, api, Workloads.Stats(http, tokens, dataset, days), probe);
     rows.Add((stats, await CeilingOf($"stats {days} days", c => c.Stats(days))));
 }
 
@@ -321,6 +309,24 @@ namespace Kanso.Bench
 
     internal static class Workloads
     {
+        /// <summary>Weekly stats of the last <paramref name="days"/> days, for the users in turn.</summary>
+        public static Func<int, int, Task<int>> Stats(HttpClient http, Tokens tokens, Dataset dataset, int days)
+        {
+            var today = DateTime.UtcNow.Date;
+            var start = today.AddDays(-(days - 1)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            var end = today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            return async (worker, n) =>
+            {
+                var user = dataset.Users[(worker * 17 + n) % dataset.Users.Count];
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/stats/weekly?start_date={start}&end_date={end}");
+                request.Headers.Authorization = tokens.Bearer(user);
+                request.Headers.Add("X-Timezone", user.Timezone);
+                using var response = await http.SendAsync(request);
+                await EnsureAsync(response, 200);
+                return 1;
+            };
+        }
+
         /// <summary>A push of <paramref name="count"/> new entries on the user's habits; all must apply.</summary>
         public static async Task<int> PushEntriesAsync(HttpClient http, Tokens tokens, BenchUser user, int count)
         {

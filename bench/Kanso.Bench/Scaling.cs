@@ -42,22 +42,9 @@ internal static class Scaling
         }
 
         var stats = new List<(int, Measurement)>();
-        var today = DateTime.UtcNow.Date;
         foreach (var days in new[] { 7, 90, 365 })
         {
-            var start = today.AddDays(-(days - 1)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            var end = today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            var m = await LoadRunner.RunAsync($"stats {days} days", 64, duration, api, async (worker, n) =>
-            {
-                var user = dataset.Users[(worker * 17 + n) % dataset.Users.Count];
-                using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/stats/weekly?start_date={start}&end_date={end}");
-                request.Headers.Authorization = tokens.Bearer(user);
-                request.Headers.Add("X-Timezone", user.Timezone);
-                using var response = await http.SendAsync(request);
-                await Workloads.EnsureAsync(response, 200);
-                return 1;
-            }, probe);
-            stats.Add((days, m));
+            stats.Add((days, await LoadRunner.RunAsync($"stats {days} days", 64, duration, api, Workloads.Stats(http, tokens, dataset, days), probe)));
         }
 
         return new Curves(accounts, pushes, stats, seconds);
