@@ -194,6 +194,7 @@ internal sealed class PushChangesBatch(
             return null;
         }
 
+        activity?.SetTag("kanso.run.created", outcomes.Count(o => o.ChangeSeq is not null));
         foreach (var outcome in outcomes)
         {
             if (outcome.ChangeSeq is { } seq)
