@@ -377,7 +377,10 @@ public sealed class PushSetWiseTests(ApiFixture fixture) : ApiTest(fixture)
                 data = new JsonObject
                 {
                     ["habit_id"] = _habits[random.Next(_habits.Count)].ToString(),
-                    ["completion_date"] = Instant.FromUtc(2026, 3, 1, 0, 0).Plus(Duration.FromMinutes(random.Next(0, 60 * 24 * 20))).ToString(),
+                    // Sometimes finer than the microseconds stored: a repeat must match after the same truncation.
+                    ["completion_date"] = NodaTime.Text.InstantPattern.ExtendedIso.Format(Instant.FromUtc(2026, 3, 1, 0, 0)
+                        .Plus(Duration.FromMinutes(random.Next(0, 60 * 24 * 20)))
+                        .Plus(random.Next(3) == 0 ? Duration.FromTicks(random.Next(10_000_000)) : Duration.Zero)),
                 };
                 if (random.Next(3) == 0)
                 {
