@@ -97,7 +97,7 @@ internal sealed class PushChangesBatch(
                     continue;
                 }
 
-                // The database refused a row of the run: the run goes one by one, where only that row's mutation fails.
+                // The database refused a row of the run (or left one out): the run goes one by one, where only that row's mutation fails.
                 _oneByOneUntil = i + run.Count;
             }
 
