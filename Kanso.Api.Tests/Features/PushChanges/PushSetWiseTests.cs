@@ -182,7 +182,7 @@ public sealed class PushSetWiseTests(ApiFixture fixture) : ApiTest(fixture)
 
     /// <summary>
     /// Runs one push through <see cref="PushChangesBatch"/> as the endpoint does, counting its database
-    /// commands and runs; then, in the same transaction, reads the user's rows and clears their streak marks.
+    /// commands and runs; then, in the same transaction, reads the user's rows and clears their streak marks (as a recompute would).
     /// </summary>
     private static async Task<Pushed> PushAsync(KansoApiFactory host, Guid userId, IEnumerable<JsonObject> push, bool setWise, string zone, int protocol)
     {
@@ -215,7 +215,7 @@ public sealed class PushSetWiseTests(ApiFixture fixture) : ApiTest(fixture)
             results = (await batch.RunAsync(mutations))!;
             root.Stop();
             rows = await RowsAsync(connection, transaction, userId);
-            await connection.ExecuteAsync("UPDATE habits SET streak_dirty = false WHERE user_id = @userId AND streak_dirty", new { userId }, transaction);
+            await connection.ExecuteAsync("UPDATE habits SET streak_dirty = false, streak_dirty_from = NULL WHERE user_id = @userId AND streak_dirty", new { userId }, transaction);
             await transaction.CommitAsync();
         }
 

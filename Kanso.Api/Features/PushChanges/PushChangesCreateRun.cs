@@ -19,7 +19,8 @@ namespace Kanso.Api.Features.PushChanges;
 /// habit is <c>not_found</c>: neither changes anything nor takes a change number;</item>
 /// <item><see cref="ChangeSequence.TakeAsync"/>: one change number for each remaining create, in
 /// mutation order (no gap: each is used);</item>
-/// <item><see cref="PushChangesSql.InsertEntries"/>: those rows, and their habits marked dirty.</item>
+/// <item><see cref="PushChangesSql.InsertEntries"/>: those rows, and their habits marked dirty from
+/// the earliest local date the rows touch (as <see cref="EntrySql.Insert"/> marks one).</item>
 /// </list>
 /// Within a run no mutation can change another's outcome: a run holds only creates of entries,
 /// each id and each <c>mutation_id</c> once and none seen before, so no habit is created or deleted
@@ -62,6 +63,7 @@ internal sealed class PushChangesCreateRun(
     {
         Dictionary<Guid, EntryRecord> existing;
         HashSet<Guid> liveHabits;
+        int dayStart;
         await using (var find = await connection.QueryMultipleAsync(new CommandDefinition(savepoint + ";\n" + PushChangesSql.FindCreates, new
         {
             userId,
@@ -71,6 +73,7 @@ internal sealed class PushChangesCreateRun(
         {
             existing = (await find.ReadAsync<EntryRecord>()).ToDictionary(e => e.Id);
             liveHabits = [.. await find.ReadAsync<Guid>()];
+            dayStart = await find.ReadSingleAsync<int>();
         }
 
         var outcomes = new PushChangesBatch.Outcome[run.Count];
@@ -110,7 +113,7 @@ internal sealed class PushChangesCreateRun(
         var inserted = (await connection.QueryAsync<EntryRecord>(new CommandDefinition(PushChangesSql.InsertEntries, new
         {
             userId,
-            liveHabitIds = rows.Select(HabitOf).Distinct().ToArray(),
+            dayStart,
             ids = rows.Select(m => m.Id).ToArray(),
             habitIds = rows.Select(HabitOf).ToArray(),
             completionDates = fields.Select(f => f.CompletionDate.Value).ToArray(),
