@@ -141,7 +141,7 @@ internal static class EntryWrites
     /// The wall-clock time of <paramref name="completionDate"/> in the zone; the statement subtracts
     /// the user's day start from it (under the user's lock) to get the local date.
     /// </summary>
-    private static LocalDateTime LocalTime(Instant completionDate, DateTimeZone? zone)
+    internal static LocalDateTime LocalTime(Instant completionDate, DateTimeZone? zone)
     {
         zone ??= DateTimeZone.Utc;
         return LocalDays.DateOf(completionDate, zone) == LocalDate.MaxIsoValue

@@ -35,7 +35,35 @@ internal static class ChangeSequence
         var at = await results.ReadSingleAsync<Instant>();
         return number is { } n ? new Change(n, at) : null;
     }
+
+    // NextSql for several numbers at once: the same lock, clock read and hint.
+    private const string TakeWithHintSql = """
+        UPDATE users SET change_seq = change_seq + @count WHERE id = @userId RETURNING change_seq;
+        SELECT clock_timestamp();
+        """ + "\n" + ChangeHints.NotifySql;
+
+    /// <summary>
+    /// Takes <paramref name="count"/> consecutive change numbers in one round trip, for a set-wise
+    /// write that stamps each changed row with its own number (the sync push's run of creates). Take
+    /// only as many as will be used: the numbers of a committed transaction leave no gap.
+    /// </summary>
+    /// <returns>The numbers and the one instant they stamp, or null when the user no longer exists.</returns>
+    public static async Task<ChangeRange?> TakeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, int count, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(TakeWithHintSql, new { userId, count }, transaction, cancellationToken: ct));
+        var last = await results.ReadSingleOrDefaultAsync<long?>();
+        var at = await results.ReadSingleAsync<Instant>();
+        return last is { } n ? new ChangeRange(n - count + 1, count, at) : null;
+    }
 }
 
 /// <summary>A user's change: its number and the instant (updated_at) it stamps.</summary>
 internal readonly record struct Change(long Number, Instant At);
+
+/// <summary>Consecutive change numbers <see cref="First"/> .. <see cref="First"/> + <see cref="Count"/> - 1 taken at once, and the instant they stamp.</summary>
+internal readonly record struct ChangeRange(long First, int Count, Instant At)
+{
+    /// <summary>The <paramref name="index"/>-th number (0-based).</summary>
+    public long Number(int index) => index >= 0 && index < Count ? First + index : throw new ArgumentOutOfRangeException(nameof(index));
+}

@@ -15,12 +15,17 @@ namespace Kanso.Api.Features.PushChanges;
 /// <c>mutation_id</c>: a stored id answers its first result; a new one is applied inside its own
 /// savepoint, so a mutation that changes nothing (conflict, not found, invalid, or a statement the
 /// database refuses) is rolled back to it, leaves no trace, not even a used change number, and the
-/// batch goes on. The caller commits.
+/// batch goes on. A run of new entry creates is applied set-wise (<see cref="PushChangesCreateRun"/>)
+/// with the same results; should the database refuse one of its rows, the run is rolled back and
+/// applied one by one, so that only that row's mutation fails. The caller commits.
 /// </summary>
 internal sealed class PushChangesBatch(
     NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Instant now, JsonSerializerOptions json, CancellationToken ct)
 {
     private bool _savepoint;
+
+    /// <summary>Mutations before this index whose run the database refused go one by one.</summary>
+    private int _oneByOneUntil;
 
     /// <summary>The change number of the batch's last effect (0 when none).</summary>
     public long LastChange { get; private set; }
@@ -40,6 +45,9 @@ internal sealed class PushChangesBatch(
 
     /// <summary>The client's protocol: before 2, a skip entry in a result is a tombstone.</summary>
     public int Protocol { get; init; } = 1;
+
+    /// <summary>Runs of entry creates set-wise (the default); off only in tests that compare with the one-by-one path.</summary>
+    internal bool SetWise { get; init; } = true;
 
     private readonly List<Guid> _timeOffHabits = [];
 
@@ -72,6 +80,27 @@ internal sealed class PushChangesBatch(
         for (var i = 0; i < mutations.Count; i++)
         {
             var mutation = mutations[i];
+            if (SetWise && i >= _oneByOneUntil
+                && PushChangesCreateRun.Length(mutations, i, seen.ContainsKey) is var length and >= PushChangesCreateRun.MinLength)
+            {
+                var run = mutations.Skip(i).Take(length).ToList();
+                if (await ApplyRunAsync(run) is { } outcomes)
+                {
+                    for (var k = 0; k < run.Count; k++)
+                    {
+                        results[i + k] = outcomes[k].Result;
+                        seen[run[k].MutationId!] = (run[k].Hash, outcomes[k].Result);
+                        processed.Add((run[k].MutationId!, run[k].Hash, outcomes[k].Result));
+                    }
+
+                    i += run.Count - 1;
+                    continue;
+                }
+
+                // The database refused a row of the run (or left one out): the run goes one by one, where only that row's mutation fails.
+                _oneByOneUntil = i + run.Count;
+            }
+
             if (mutation.MutationId is not { } mutationId)
             {
                 results[i] = PushResult.Rejected(null, mutation.Errors!);
@@ -142,17 +171,67 @@ internal sealed class PushChangesBatch(
         return first with { Record = current, Replayed = true };
     }
 
+    /// <returns>The run's outcomes; null when the database refused a row and the run was rolled back.</returns>
+    private async Task<Outcome[]?> ApplyRunAsync(IReadOnlyList<PushMutation> run)
+    {
+        using var activity = KansoDiagnostics.ActivitySource.StartActivity("kanso.push.run");
+        activity?.SetTag("kanso.mutation.op", run[0].Op.ToString());
+        activity?.SetTag("kanso.run.mutations", run.Count);
+        Outcome[]? outcomes;
+        try
+        {
+            outcomes = await new PushChangesCreateRun(connection, transaction, userId, Zone, Protocol, ct).ApplyAsync(run, TakeSavepoint());
+        }
+        catch (PostgresException ex) when (IsRefused(ex))
+        {
+            outcomes = null;
+        }
+
+        if (outcomes is null)
+        {
+            activity?.SetTag("kanso.run.one_by_one", true);
+            await ExecuteAsync("ROLLBACK TO SAVEPOINT mutation");
+            return null;
+        }
+
+        activity?.SetTag("kanso.run.created", outcomes.Count(o => o.ChangeSeq is not null));
+        foreach (var outcome in outcomes)
+        {
+            if (outcome.ChangeSeq is { } seq)
+            {
+                LastChange = Math.Max(LastChange, seq);
+                if (outcome.StreakHabit is { } habitId)
+                {
+                    StreakHabits.Add(habitId);
+                }
+            }
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>The statement that releases (keeps) the previous mutation's savepoint and takes a new one.</summary>
+    private string TakeSavepoint()
+    {
+        var sql = _savepoint ? "RELEASE SAVEPOINT mutation; SAVEPOINT mutation" : "SAVEPOINT mutation";
+        _savepoint = true;
+        return sql;
+    }
+
+    /// <summary>A data exception (22) or a constraint violation (23): the row's fault, not the batch's.</summary>
+    private static bool IsRefused(PostgresException ex) =>
+        ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal);
+
     private async Task<PushResult> ApplyAsync(PushMutation mutation)
     {
         // One round trip: the previous mutation's savepoint is released (kept) and a new one taken.
-        await ExecuteAsync(_savepoint ? "RELEASE SAVEPOINT mutation; SAVEPOINT mutation" : "SAVEPOINT mutation");
-        _savepoint = true;
+        await ExecuteAsync(TakeSavepoint());
         Outcome outcome;
         try
         {
             outcome = await WriteAsync(mutation);
         }
-        catch (PostgresException ex) when (ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal))
+        catch (PostgresException ex) when (IsRefused(ex))
         {
             // The validators mirror the schema's rules; should one slip through, only this mutation fails.
             outcome = new Outcome(PushResult.Rejected(mutation.MutationId, new Dictionary<string, string[]>
@@ -264,5 +343,5 @@ internal sealed class PushChangesBatch(
     private Task ExecuteAsync(string sql) => connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction, cancellationToken: ct));
 
     /// <summary>What a mutation answered, and when it changed rows, their change number and the habit whose streaks it touched.</summary>
-    private readonly record struct Outcome(PushResult Result, long? ChangeSeq, Guid? StreakHabit);
+    internal readonly record struct Outcome(PushResult Result, long? ChangeSeq, Guid? StreakHabit);
 }
