@@ -264,12 +264,33 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
         s.AppendLine("\\startpipeline").AppendLine("BEGIN;");
         s.AppendLine(KansoSql.Bind(sql["Features.PushChanges.PushChangesSql", "Begin"], values));
         s.AppendLine("\\endpipeline");
-        for (var i = 0; i < mutations; i++)
-        {
-            s.AppendLine(i == 0 ? "SAVEPOINT mutation;" : "\\startpipeline\nRELEASE SAVEPOINT mutation;\nSAVEPOINT mutation;\n\\endpipeline");
-            s.Append(CreateEntryStatements(BenchIds.HabitSql(":u", (i % 10).ToString(CultureInfo.InvariantCulture))));
-        }
 
+        // A run of new entry creates, set-wise (PushChangesCreateRun): the savepoint with the lookup of
+        // the ids, habits and day start; the run's change numbers; one insert of every row.
+        var runHabits = Enumerable.Range(0, mutations).Select(i => BenchIds.HabitSql(":u", (i % 10).ToString(CultureInfo.InvariantCulture))).ToList();
+        var run = new Dictionary<string, string>(values)
+        {
+            ["ids"] = $"ARRAY(SELECT gen_random_uuid() FROM generate_series(1, {mutations}))",
+            ["habitIds"] = $"ARRAY[{string.Join(", ", runHabits)}]",
+            ["count"] = mutations.ToString(CultureInfo.InvariantCulture),
+            ["dayStart"] = "0",
+            ["completionDates"] = $"array_fill({Now}, ARRAY[{mutations}])",
+            ["localDates"] = $"array_fill(NULL::date, ARRAY[{mutations}])",
+            ["localTimes"] = $"array_fill('{DateTime.UtcNow:yyyy-MM-ddTHH~mm~ss}'::text, ARRAY[{mutations}])",
+            ["kinds"] = $"array_fill('done'::text, ARRAY[{mutations}])",
+            ["values"] = $"array_fill(1::double precision, ARRAY[{mutations}])",
+            ["notes"] = $"array_fill(NULL::text, ARRAY[{mutations}])",
+            ["changeSeqs"] = $"ARRAY(SELECT :seq + g FROM generate_series(1, {mutations}) AS g)",
+        };
+        run["localTimes"] = $"ARRAY(SELECT replace(t, '~', chr(58))::timestamp FROM unnest({run["localTimes"]}) AS t)";
+        s.AppendLine("\\startpipeline").AppendLine("SAVEPOINT mutation;");
+        s.AppendLine(KansoSql.Bind(sql["Features.PushChanges.PushChangesSql", "FindCreates"], run));
+        s.AppendLine("\\endpipeline");
+        s.AppendLine("\\startpipeline");
+        s.AppendLine(KansoSql.Bind(sql["Domain.Sync.ChangeSequence", "TakeWithHintSql"], run));
+        s.AppendLine("\\endpipeline");
+        s.AppendLine(KansoSql.Bind(sql["Features.PushChanges.PushChangesSql", "InsertEntries"], run));
+        s.AppendLine(CultureInfo.InvariantCulture, $"\\set seq :seq + {mutations}");
         s.AppendLine(KansoSql.Bind(sql["Features.PushChanges.PushChangesSql", "Remember"], values));
         s.AppendLine("COMMIT;");
         // One job per habit the push touched; the share that changed is fixed (no \if: pgbench
