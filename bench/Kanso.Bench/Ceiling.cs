@@ -77,22 +77,26 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
     private string NextChange() =>
         "\\set seq :seq + 1\n\\startpipeline\n" + KansoSql.Bind(sql["Domain.Sync.ChangeSequence", "NextWithHintSql"], Common) + "\n\\endpipeline\n";
 
-    public string Pull(int rowsBeforeEnd, int take) => $$"""
-        \set u random(0, {{Math.Min(255, dataset.Users.Count - 1)}})
-        {{KansoSql.Bind(sql["Features.PullChanges.PullChangesSql", "Changes"], new Dictionary<string, string>(Common)
+    public string Pull(int rowsBeforeEnd, int take)
     {
-        ["habitSeq"] = $"{rowsBeforeEnd + 1}::bigint",
-        ["entrySeq"] = $"{rowsBeforeEnd + 1}::bigint",
-        ["offSeq"] = $"{rowsBeforeEnd + 1}::bigint",
-        ["habitId"] = "'00000000-0000-0000-0000-000000000000'::uuid",
-        ["entryId"] = "'00000000-0000-0000-0000-000000000000'::uuid",
-        ["offId"] = "'00000000-0000-0000-0000-000000000000'::uuid",
-        ["floor"] = $"{dataset.RowsPerUser}::bigint",
-        ["take"] = $"{take + 1}::integer",
-        ["protocol"] = "1::integer",
-    })}}
-
-        """;
+        // PullChangesSql.Changes takes positional parameters, in PullChangesSql.Command's order.
+        var values = Positional(
+            new Dictionary<string, string>(Common)
+            {
+                ["habitSeq"] = $"{rowsBeforeEnd + 1}::bigint",
+                ["entrySeq"] = $"{rowsBeforeEnd + 1}::bigint",
+                ["offSeq"] = $"{rowsBeforeEnd + 1}::bigint",
+                ["habitId"] = "'00000000-0000-0000-0000-000000000000'::uuid",
+                ["entryId"] = "'00000000-0000-0000-0000-000000000000'::uuid",
+                ["offId"] = "'00000000-0000-0000-0000-000000000000'::uuid",
+                ["floor"] = $"{dataset.RowsPerUser}::bigint",
+                ["take"] = $"{take + 1}::integer",
+                ["protocol"] = "1::integer",
+            },
+            "userId", "habitSeq", "habitId", "entrySeq", "entryId", "floor", "take", "offSeq", "offId", "protocol");
+        return $"\\set u random(0, {Math.Min(255, dataset.Users.Count - 1)})\n"
+            + KansoSql.Bind(sql["Features.PullChanges.PullChangesSql", "Changes"], values) + "\n";
+    }
 
     /// <summary>Adds "$1".. for a statement with positional parameters, in PullChangesSql.Command's order.</summary>
     private static Dictionary<string, string> Positional(Dictionary<string, string> values, params string[] order)
