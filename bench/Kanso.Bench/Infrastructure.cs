@@ -143,7 +143,8 @@ internal static class Seeder
         string connectionString, int userCount, int habitsPerUser, int entriesPerHabit, params (int Habits, int EntriesPerHabit)[] accounts)
     {
         var sw = Stopwatch.StartNew();
-        await using var db = new NpgsqlConnection(connectionString);
+        // No command timeout: completing the COPY of millions of entries (index upkeep) takes minutes.
+        await using var db = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString);
         await db.OpenAsync();
         await using (var truncate = new NpgsqlCommand("TRUNCATE users, logins CASCADE", db))
         {
