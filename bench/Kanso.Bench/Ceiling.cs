@@ -120,7 +120,7 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
         // The ETag's position first (ChangeETag: a GET answers 304 when the account has not moved), then the stats.
         return $$"""
             \set u random(0, {{UserCount}})
-            {{KansoSql.Bind(sql["Domain.Sync.ChangeETag", "PositionSql"], values)}}
+            {{KansoSql.Bind(sql["Domain.Sync.ChangeETagFilter", "PositionSql"], values)}}
             {{KansoSql.Bind(sql["Features.GetStats.GetStatsSql", "DayStart"], values)}}
             {{KansoSql.Bind(sql["Features.GetStats.GetStatsSql", "HabitsWithDailyTotals"], values)}}
             {{KansoSql.Bind(sql["Features.GetStats.GetStatsSql", "TimeOffInRange"], values)}}

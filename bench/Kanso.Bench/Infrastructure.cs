@@ -44,7 +44,10 @@ internal sealed class ApiServer : IAsyncDisposable
         psi.ArgumentList.Add("--urls");
         psi.ArgumentList.Add($"http://127.0.0.1:{port}");
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        psi.Environment["ConnectionStrings__Postgres"] = postgres;
+        // KANSO_BENCH_API_CONNECTION: extra connection string settings for the API only (e.g. "Maximum Pool Size=32").
+        psi.Environment["ConnectionStrings__Postgres"] = Environment.GetEnvironmentVariable("KANSO_BENCH_API_CONNECTION") is { Length: > 0 } extra
+            ? postgres + ";" + extra
+            : postgres;
         psi.Environment["Redis__Configuration"] = redis;
         psi.Environment["Jwt__SigningKey"] = signingKey;
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
