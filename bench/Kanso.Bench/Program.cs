@@ -18,6 +18,7 @@ var seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_SECONDS"
 var users = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_USERS") ?? "2000", CultureInfo.InvariantCulture);
 const string SigningKey = "kanso-benchmark-signing-key-0123456789-abcdef";
 
+Report.NoteStart();
 if (args is ["bare", ..])
 {
     return await BareServer.RunAsync(args[1..], pg, apiDll);

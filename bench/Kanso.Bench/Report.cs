@@ -6,7 +6,10 @@ namespace Kanso.Bench;
 /// <summary>bench/RESULTS.md: each workload against its ceiling measured in the same run, the targets, the curves.</summary>
 internal static class Report
 {
-    private static readonly string LoadAtStart = LoadAverage();
+    private static string _loadAtStart = "n/a";
+
+    /// <summary>Reads the load average before anything runs (call at start).</summary>
+    public static void NoteStart() => _loadAtStart = LoadAverage();
 
     public static string Render(List<(Measurement Kanso, CeilingResult? Ceiling)> rows, InitialSync initial, double peakRssMb, Dataset dataset, int seconds, Curves? curves, List<GeneratorRun> generators, List<(Measurement Before, Measurement After)> baseline)
     {
@@ -15,7 +18,7 @@ internal static class Report
         s.AppendLine("# Kanso benchmark results");
         s.AppendLine();
         s.AppendLine(inv, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/run.sh` at commit `{Environment.GetEnvironmentVariable("KANSO_BENCH_COMMIT") ?? "unknown"}`.");
-        s.AppendLine(inv, $"Machine: {Environment.ProcessorCount} cores ({CpuModel()}), {MemoryGb():0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; load average (1 min) {LoadAtStart} at the start, {LoadAverage()} at the end.");
+        s.AppendLine(inv, $"Machine: {Environment.ProcessorCount} cores ({CpuModel()}), {MemoryGb():0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; load average (1 min) {_loadAtStart} at the start, {LoadAverage()} at the end.");
         s.AppendLine(inv, $"The load generator (.NET, HttpClient), the API (Release, JWT checking and Redis rate limiting on with raised limits), Redis and {Environment.GetEnvironmentVariable("KANSO_BENCH_DATABASE") ?? "PostgreSQL 15"} share these cores over loopback.");
         s.AppendLine(inv, $"Dataset: {dataset.Users.Count:N0} users × 10 habits × 200 entries over a year, plus accounts of {string.Join(" / ", dataset.Accounts.Select(a => a.Rows(0).ToString("N0", inv)))} rows ({dataset.TotalEntries:N0} entries); seeded in {dataset.SeedTime.TotalSeconds:0} s; database {dataset.DatabaseBytes / 1048576.0:N0} MB after seeding. Each workload: 3 s warm-up, {seconds} s measured.");
         s.AppendLine();
@@ -34,7 +37,7 @@ internal static class Report
         s.AppendLine();
         s.AppendLine("| ceiling | tx/s | CPU ms per transaction: PG / pgbench | script |");
         s.AppendLine("|---|---:|---:|---|");
-        foreach (var c in rows.Select(r => r.Ceiling).OfType<CeilingResult>())
+        foreach (var c in rows.Select(r => r.Ceiling).OfType<CeilingResult>().Distinct())
         {
             s.AppendLine(inv, $"| {c.Name} | {c.Tps:N0} | {1000 * c.CpuPerTx.Postgres:0.00} / {1000 * c.CpuPerTx.LoadGenerator:0.00} | `{Path.GetFileName(c.Script)}` |");
         }
@@ -48,11 +51,12 @@ internal static class Report
             s.AppendLine();
             s.AppendLine("The API built at the baseline commit ran each workload right after this commit's API, on the same database (same data, migrations of this commit applied).");
             s.AppendLine();
-            s.AppendLine("| workload | before req/s | after req/s | after ÷ before | p99 ms before → after | statements per request before → after | CPU ms per request (all processes) before → after |");
+            s.AppendLine("| workload | before req/s | after req/s | after ÷ before | p99 ms before → after | statements per request before → after | CPU ms per request, PG / API, before → after |");
             s.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
             foreach (var (b, a) in baseline)
             {
-                s.AppendLine(inv, $"| {a.Name} | {b.RequestsPerSecond:N0} | {a.RequestsPerSecond:N0} | {a.RequestsPerSecond / b.RequestsPerSecond:0.00} | {b.P99Ms:0} → {a.P99Ms:0} | {Statements(b.StatementsPerRequest)} → {Statements(a.StatementsPerRequest)} | {1000 * b.Cpu.Total / b.Requests:0.00} → {1000 * a.Cpu.Total / a.Requests:0.00} |");
+                var (pb, pa) = (b.Cpu.Per(b.Requests), a.Cpu.Per(a.Requests));
+                s.AppendLine(inv, $"| {a.Name} | {b.RequestsPerSecond:N0} | {a.RequestsPerSecond:N0} | {a.RequestsPerSecond / b.RequestsPerSecond:0.00} | {b.P99Ms:0} → {a.P99Ms:0} | {Statements(b.StatementsPerRequest)} → {Statements(a.StatementsPerRequest)} | {1000 * pb.Postgres:0.00} / {1000 * pb.Api:0.00} → {1000 * pa.Postgres:0.00} / {1000 * pa.Api:0.00} |");
             }
 
             s.AppendLine();
