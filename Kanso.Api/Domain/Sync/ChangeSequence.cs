@@ -1,4 +1,5 @@
 using Dapper;
+using Kanso.Api.Infrastructure.Database;
 using NodaTime;
 using Npgsql;
 
@@ -33,6 +34,7 @@ internal static class ChangeSequence
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(NextWithHintSql, new { userId }, transaction, cancellationToken: ct));
         var number = await results.ReadSingleOrDefaultAsync<long?>();
         var at = await results.ReadSingleAsync<Instant>();
+        await results.ReadRestAsync(); // the hint's empty result
         return number is { } n ? new Change(n, at) : null;
     }
 
@@ -54,6 +56,7 @@ internal static class ChangeSequence
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(TakeWithHintSql, new { userId, count }, transaction, cancellationToken: ct));
         var last = await results.ReadSingleOrDefaultAsync<long?>();
         var at = await results.ReadSingleAsync<Instant>();
+        await results.ReadRestAsync(); // the hint's empty result
         return last is { } n ? new ChangeRange(n - count + 1, count, at) : null;
     }
 }

@@ -1,4 +1,5 @@
 using Dapper;
+using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.Errors;
 using Kanso.Api.Infrastructure.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -83,12 +84,14 @@ internal static class TimestampSync
         var now = await results.ReadSingleAsync<Instant>();
         if (user is null)
         {
+            await results.ReadRestAsync();
             return new TimestampSyncResult<T>.UserNotFound();
         }
 
         // A purged tombstone with updated_at >= since would have been in this answer.
         if (since is { } from && user.PurgedUpdatedAt is { } purged && from <= purged)
         {
+            await results.ReadRestAsync();
             return new TimestampSyncResult<T>.ResyncRequired();
         }
 

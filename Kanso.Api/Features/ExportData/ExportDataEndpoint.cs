@@ -299,14 +299,25 @@ internal sealed class ExportSnapshot : IAsyncDisposable
         }
     }
 
-    public IAsyncEnumerable<HabitRecord> HabitsAsync() =>
-        _connection.QueryUnbufferedAsync<HabitRecord>(ExportDataSql.Habits, new { userId = _userId }, _transaction, commandTimeout: ExportDataSql.TimeoutSeconds);
+    public IAsyncEnumerable<HabitRecord> HabitsAsync() => StreamAsync<HabitRecord>(ExportDataSql.Habits);
 
-    public IAsyncEnumerable<EntryRecord> EntriesAsync() =>
-        _connection.QueryUnbufferedAsync<EntryRecord>(ExportDataSql.Entries, new { userId = _userId }, _transaction, commandTimeout: ExportDataSql.TimeoutSeconds);
+    public IAsyncEnumerable<EntryRecord> EntriesAsync() => StreamAsync<EntryRecord>(ExportDataSql.Entries);
 
-    public IAsyncEnumerable<TimeOffRecord> TimeOffAsync() =>
-        _connection.QueryUnbufferedAsync<TimeOffRecord>(TimeOffSql.Live, new { userId = _userId }, _transaction, commandTimeout: ExportDataSql.TimeoutSeconds);
+    public IAsyncEnumerable<TimeOffRecord> TimeOffAsync() => StreamAsync<TimeOffRecord>(TimeOffSql.Live);
+
+    // Row by row with Dapper's row parser over Npgsql's own reader: Dapper's QueryUnbufferedAsync
+    // cancels its command when the enumeration ends (a PostgreSQL cancel request per list).
+    private async IAsyncEnumerable<T> StreamAsync<T>(string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, _connection, _transaction) { CommandTimeout = ExportDataSql.TimeoutSeconds };
+        command.Parameters.AddWithValue("userId", _userId);
+        await using var reader = await command.ExecuteReaderAsync();
+        var parse = reader.GetRowParser<T>();
+        while (await reader.ReadAsync())
+        {
+            yield return parse(reader);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

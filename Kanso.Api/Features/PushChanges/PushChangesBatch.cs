@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Kanso.Api.Domain.Records;
+using Kanso.Api.Infrastructure.Database;
 using Kanso.Api.Infrastructure.Observability;
 using NodaTime;
 using Npgsql;
@@ -65,6 +66,7 @@ internal sealed class PushChangesBatch(
         {
             if (await begin.ReadSingleOrDefaultAsync<long?>() is not { } position)
             {
+                await begin.ReadRestAsync();
                 return null;
             }
 
