@@ -73,6 +73,13 @@ internal sealed class ApiServer : IAsyncDisposable
             psi.Environment[key] = value;
         }
 
+        // KANSO_BENCH_API_ENV="NAME=value;NAME=value": environment for the API only (e.g. GC settings to try).
+        foreach (var pair in (Environment.GetEnvironmentVariable("KANSO_BENCH_API_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var at = pair.IndexOf('=', StringComparison.Ordinal);
+            psi.Environment[pair[..at]] = pair[(at + 1)..];
+        }
+
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, e) => { if (e.Data is not null && !quiet) Console.WriteLine($"   [api] {e.Data}"); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null && !quiet) Console.WriteLine($"   [api] {e.Data}"); };

@@ -14,7 +14,7 @@ var pg = Env("KANSO_BENCH_POSTGRES");
 var redis = Env("KANSO_BENCH_REDIS");
 var apiDll = Env("KANSO_BENCH_API_DLL");
 var results = Env("KANSO_BENCH_RESULTS");
-var seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_SECONDS") ?? "15", CultureInfo.InvariantCulture);
+var seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_SECONDS") ?? "10", CultureInfo.InvariantCulture);
 var users = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_USERS") ?? "2000", CultureInfo.InvariantCulture);
 const string SigningKey = "kanso-benchmark-signing-key-0123456789-abcdef";
 
@@ -71,35 +71,57 @@ if (pgbench is { Length: > 0 } && Environment.GetEnvironmentVariable("KANSO_BENC
     var scripts = Directory.CreateTempSubdirectory("kanso-ceiling-").FullName;
     ceiling = new Ceiling(pgbench, pg, KansoSql.Load(apiDll), dataset, probe.Cpu, probe.Statements, scripts)
     {
-        Seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_CEILING_SECONDS") ?? "8", CultureInfo.InvariantCulture),
+        Seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_CEILING_SECONDS") ?? "6", CultureInfo.InvariantCulture),
     };
     Console.WriteLine($"Ceilings: pgbench scripts in {scripts}");
 }
 
-var rows = new List<(Measurement Kanso, CeilingResult? Ceiling)>();
+var rows = new List<WorkloadRow>();
 var generators = new List<GeneratorRun>();
 // KANSO_BENCH_ONLY=pull,stats,update,create,push,curves runs only those parts (while working on one).
 var only = Environment.GetEnvironmentVariable("KANSO_BENCH_ONLY") is { Length: > 0 } o ? o.Split(',') : null;
 bool Wanted(string part) => only is null || only.Contains(part);
-async Task<CeilingResult?> CeilingOf(string name, Func<Ceiling, string> script) => ceiling is null ? null : await ceiling.RunAsync(name, script(ceiling));
+
+// KANSO_BENCH_ROUNDS (3): a workload's API run and its ceiling alternate this many times. Each round's
+// ratio compares two runs seconds apart, so the drift of a shared machine between rounds cancels
+// out; the row shown is the round with the median ratio, every round's ratio listed beside it.
+var roundCount = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_ROUNDS") ?? "3", CultureInfo.InvariantCulture);
+async Task<WorkloadRow> Rounds(string ceilingName, Func<Task<Measurement>> runApi, Func<Ceiling, Measurement, string> script)
+{
+    var rounds = new List<(Measurement M, CeilingResult? C)>();
+    int? clients = null;
+    for (var r = 0; r < roundCount; r++)
+    {
+        var m = await runApi();
+        var c = ceiling is null ? null : await ceiling.RunAsync(ceilingName, script(ceiling, m), clients);
+        clients = c?.Clients;
+        rounds.Add((m, c));
+    }
+
+    double Ratio((Measurement M, CeilingResult? C) round) => round.C is null ? double.NaN : round.M.RequestsPerSecond / round.C.Tps;
+    var median = rounds.OrderBy(round => round.C is null ? round.M.RequestsPerSecond : Ratio(round)).ElementAt(rounds.Count / 2);
+    return new WorkloadRow(median.M with { Errors = rounds.Sum(round => round.M.Errors) }, median.C, rounds.Select(Ratio).ToList());
+}
 
 // KANSO_BENCH_BASELINE (bench/run.sh): the API built at another commit runs the same workloads right
 // after this one's, on the same data, for a before/after in the same run.
 var baselineDll = Environment.GetEnvironmentVariable("KANSO_BENCH_BASELINE_DLL") is { Length: > 0 } b ? b : null;
 var before = new List<(Measurement Before, Measurement After)>();
-async Task<Measurement> Run(string name, int connections, Func<HttpClient, Func<int, int, Task<int>>> workload, bool settle = false)
+Task<Measurement> Run(string name, int connections, Func<HttpClient, Func<int, int, Task<int>>> workload, bool settle = false) =>
+    LoadRunner.RunAsync(name, connections, duration, api, workload(http), probe, settle ? () => Workloads.StreaksSettledAsync(pg) : null);
+
+async Task Baseline(WorkloadRow after, Func<HttpClient, Func<int, int, Task<int>>> workload, bool settle = false)
 {
-    Func<Task>? settled = settle ? () => Workloads.StreaksSettledAsync(pg) : null;
-    var after = await LoadRunner.RunAsync(name, connections, duration, api, workload(http), probe, settled);
-    if (baselineDll is not null)
+    if (baselineDll is null)
     {
-        await using var old = await ApiServer.StartAsync(baselineDll, pg, redis, SigningKey, quiet: true);
-        using var oldHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = old.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        var oldProbe = new Probe(await CpuMeter.CreateAsync(pg, () => old.Pid), probe.Statements);
-        before.Add((await LoadRunner.RunAsync(name + ", baseline", connections, duration, old, workload(oldHttp), oldProbe, settled), after));
+        return;
     }
 
-    return after;
+    await using var old = await ApiServer.StartAsync(baselineDll, pg, redis, SigningKey, quiet: true);
+    using var oldHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = old.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    var oldProbe = new Probe(await CpuMeter.CreateAsync(pg, () => old.Pid), probe.Statements);
+    var m = after.Kanso;
+    before.Add((await LoadRunner.RunAsync(m.Name + ", baseline", m.Connections, duration, old, workload(oldHttp), oldProbe, settle ? () => Workloads.StreaksSettledAsync(pg) : null), m));
 }
 
 Func<int, int, Task<int>> Pull(HttpClient client) => async (worker, n) =>
@@ -114,9 +136,10 @@ Func<int, int, Task<int>> Pull(HttpClient client) => async (worker, n) =>
 
 if (Wanted("pull"))
 {
-    var pull = await Run("pull (delta of ~50 rows)", 64, Pull);
-    rows.Add((pull, await CeilingOf("pull", c => c.Pull(dataset.RowsPerUser - 50, 500))));
-    generators.Add(GeneratorComparison.FromDotnet(pull));
+    var pull = await Rounds("pull", () => Run("pull (delta of ~50 rows)", 64, Pull), (c, _) => c.Pull(dataset.RowsPerUser - 50, 500));
+    rows.Add(pull);
+    generators.Add(GeneratorComparison.FromDotnet(pull.Kanso));
+    await Baseline(pull, Pull);
 
     // The same statement behind a bare Kestrel endpoint: what HTTP and JSON cost without Kanso's own work.
     await using (var bare = await ApiServer.StartAsync(
@@ -131,7 +154,7 @@ if (Wanted("pull"))
             await Workloads.EnsureAsync(response, 200);
             return 1;
         }, bareProbe);
-        rows.Add((barePull, rows[^1].Ceiling));
+        rows.Add(new WorkloadRow(barePull, pull.Ceiling, pull.Ceiling is { } c ? [barePull.RequestsPerSecond / c.Tps] : []));
     }
 
     if (Environment.GetEnvironmentVariable("KANSO_BENCH_WRK") is { Length: > 0 } wrk
@@ -143,8 +166,7 @@ if (Wanted("pull"))
 
 foreach (var days in Wanted("stats") ? new[] { 7, 365 } : [])
 {
-    var stats = await LoadRunner.RunAsync($"stats {days} days", 64, duration, api, Workloads.Stats(http, tokens, dataset, days), probe);
-    rows.Add((stats, await CeilingOf($"stats {days} days", c => c.Stats(days))));
+    rows.Add(await Rounds($"stats {days} days", () => Run($"stats {days} days", 64, _ => Workloads.Stats(http, tokens, dataset, days)), (c, _) => c.Stats(days)));
 }
 
 // Update habit: each worker owns its (user, habit) pairs and carries their versions forward.
@@ -173,8 +195,9 @@ Func<int, int, Task<int>> Update(HttpClient client) => async (worker, n) =>
 
 if (Wanted("update"))
 {
-    var update = await Run("update habit (PUT with version)", 64, Update);
-    rows.Add((update, await CeilingOf("update habit", c => c.UpdateHabit())));
+    var update = await Rounds("update habit", () => Run("update habit (PUT with version)", 64, Update), (c, _) => c.UpdateHabit());
+    rows.Add(update);
+    await Baseline(update, Update);
 }
 
 Func<int, int, Task<int>> Create(HttpClient client) => async (worker, n) =>
@@ -190,15 +213,18 @@ Func<int, int, Task<int>> Create(HttpClient client) => async (worker, n) =>
 
 if (Wanted("create"))
 {
-    var create = await Run("create entry", 64, Create, settle: true);
-    rows.Add((create, await CeilingOf("create entry", c => c.CreateEntry(Workloads.StreakShares(create)))));
+    var create = await Rounds("create entry", () => Run("create entry", 64, Create, settle: true), (c, m) => c.CreateEntry(Workloads.StreakShares(m)));
+    rows.Add(create);
+    await Baseline(create, Create, settle: true);
 }
 
 if (Wanted("push"))
 {
-    var push = await Run("push of 50 mutations (per mutation)", 16, client => (worker, n) =>
-        Workloads.PushEntriesAsync(client, tokens, dataset.Users[(worker * 131 + n) % dataset.Users.Count], 50), settle: true);
-    rows.Add((push, await CeilingOf("push of 50", c => c.Push(50, Workloads.StreakShares(push)))));
+    Func<int, int, Task<int>> Push(HttpClient client) => (worker, n) =>
+        Workloads.PushEntriesAsync(client, tokens, dataset.Users[(worker * 131 + n) % dataset.Users.Count], 50);
+    var push = await Rounds("push of 50", () => Run("push of 50 mutations (per mutation)", 16, Push, settle: true), (c, m) => c.Push(50, Workloads.StreakShares(m)));
+    rows.Add(push);
+    await Baseline(push, Push, settle: true);
 }
 
 var initialSync = await Workloads.InitialSyncAsync(http, tokens.For(dataset.BigUser), rounds: 5);
@@ -274,6 +300,9 @@ namespace Kanso.Bench
 
     /// <summary>What a load run reads besides latencies: CPU per process and statements.</summary>
     internal sealed record Probe(CpuMeter Cpu, StatementCounter Statements);
+
+    /// <summary>A workload's row: the round with the median ratio, and every round's ratio.</summary>
+    internal sealed record WorkloadRow(Measurement Kanso, CeilingResult? Ceiling, IReadOnlyList<double> RoundRatios);
 
     internal sealed record InitialSync(int Rows, int Pages, double MedianSeconds, double BestSeconds);
 

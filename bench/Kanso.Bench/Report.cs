@@ -11,7 +11,7 @@ internal static class Report
     /// <summary>Reads the load average before anything runs (call at start).</summary>
     public static void NoteStart() => _loadAtStart = LoadAverage();
 
-    public static string Render(List<(Measurement Kanso, CeilingResult? Ceiling)> rows, InitialSync initial, double peakRssMb, Dataset dataset, int seconds, Curves? curves, List<GeneratorRun> generators, List<(Measurement Before, Measurement After)> baseline)
+    public static string Render(List<WorkloadRow> rows, InitialSync initial, double peakRssMb, Dataset dataset, int seconds, Curves? curves, List<GeneratorRun> generators, List<(Measurement Before, Measurement After)> baseline)
     {
         var s = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
@@ -20,16 +20,16 @@ internal static class Report
         s.AppendLine(inv, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/run.sh` at commit `{Environment.GetEnvironmentVariable("KANSO_BENCH_COMMIT") ?? "unknown"}`.");
         s.AppendLine(inv, $"Machine: {Environment.ProcessorCount} cores ({CpuModel()}), {MemoryGb():0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; load average (1 min) {_loadAtStart} at the start, {LoadAverage()} at the end.");
         s.AppendLine(inv, $"The load generator (.NET, HttpClient), the API (Release, JWT checking and Redis rate limiting on with raised limits), Redis and {Environment.GetEnvironmentVariable("KANSO_BENCH_DATABASE") ?? "PostgreSQL 15"} share these cores over loopback.");
-        s.AppendLine(inv, $"Dataset: {dataset.Users.Count:N0} users × 10 habits × 200 entries over a year, plus accounts of {string.Join(" / ", dataset.Accounts.Select(a => a.Rows(0).ToString("N0", inv)))} rows ({dataset.TotalEntries:N0} entries); seeded in {dataset.SeedTime.TotalSeconds:0} s; database {dataset.DatabaseBytes / 1048576.0:N0} MB after seeding. Each workload: 3 s warm-up, {seconds} s measured.");
+        s.AppendLine(inv, $"Dataset: {dataset.Users.Count:N0} users × 10 habits × 200 entries over a year, plus accounts of {string.Join(" / ", dataset.Accounts.Select(a => a.Rows(0).ToString("N0", inv)))} rows ({dataset.TotalEntries:N0} entries); seeded in {dataset.SeedTime.TotalSeconds:0} s; database {dataset.DatabaseBytes / 1048576.0:N0} MB after seeding. Each workload: 3 s warm-up, {seconds} s measured, in {Environment.GetEnvironmentVariable("KANSO_BENCH_ROUNDS") ?? "3"} rounds.");
         s.AppendLine();
-        s.AppendLine("**Ceiling**: `pgbench` (prepared statements, as the API's auto-prepare) runs, on the same data and right after the workload, the statements one request causes — for entry writes including the streak worker's job — in the same round trips, at 4, 8 and 16 clients, then twice more at the best client count; the ceiling is the median of those three runs. **ratio = Kanso ÷ ceiling** (requests per second over transactions per second): what the HTTP layer, authentication, rate limiting, JSON and the API's own work leave of what the database can do on this machine. Absolute numbers do not travel between machines; the ratio is meant to.");
+        s.AppendLine("**Ceiling**: `pgbench` (prepared statements, as the API's auto-prepare) runs, on the same data and right after the workload, the statements one request causes — for entry writes including the streak worker's job — in the same round trips, at its best client count (of 4, 8 and 16, found in the first round). **ratio = Kanso ÷ ceiling** (requests per second over transactions per second), per round: each round runs the API and then its ceiling, and the row shows the round with the median ratio, every round's ratio beside it: what the HTTP layer, authentication, rate limiting, JSON and the API's own work leave of what the database can do on this machine. Absolute numbers do not travel between machines; the ratio is meant to.");
         s.AppendLine();
-        s.AppendLine("| workload | conns | req/s | p50 ms | p99 ms | ceiling tx/s (clients) | **ratio** | statements per request: API / ceiling | CPU of the run (API run) | CPU ms per request: PG / API / load |");
-        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
-        foreach (var (m, c) in rows)
+        s.AppendLine("| workload | conns | req/s | p50 ms | p99 ms | ceiling tx/s (clients) | **ratio** | ratio per round | statements per request: API / ceiling | CPU of the run (API run) | CPU ms per request: PG / API / load |");
+        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|");
+        foreach (var (m, c, perRound) in rows)
         {
             var per = m.Cpu.Per(m.Requests);
-            s.AppendLine(inv, $"| {m.Name} | {m.Connections} | {m.RequestsPerSecond:N0} | {m.P50Ms:0.0} | {m.P99Ms:0.0} | {(c is null ? "n/a" : $"{c.Tps:N0} ({c.Clients})")} | **{(c is null ? "n/a" : (m.RequestsPerSecond / c.Tps).ToString("0.00", inv))}** | {Statements(m.StatementsPerRequest)} / {(c is null ? "n/a" : Statements(c.StatementsPerTx))} | {m.Cpu.Shares()} | {1000 * per.Postgres:0.00} / {1000 * per.Api:0.00} / {1000 * per.LoadGenerator:0.00} |");
+            s.AppendLine(inv, $"| {m.Name} | {m.Connections} | {m.RequestsPerSecond:N0} | {m.P50Ms:0.0} | {m.P99Ms:0.0} | {(c is null ? "n/a" : $"{c.Tps:N0} ({c.Clients})")} | **{(c is null ? "n/a" : (m.RequestsPerSecond / c.Tps).ToString("0.00", inv))}** | {string.Join(" · ", perRound.Select(r => r.ToString("0.00", inv)))} | {Statements(m.StatementsPerRequest)} / {(c is null ? "n/a" : Statements(c.StatementsPerTx))} | {m.Cpu.Shares()} | {1000 * per.Postgres:0.00} / {1000 * per.Api:0.00} / {1000 * per.LoadGenerator:0.00} |");
         }
 
         s.AppendLine();
@@ -85,7 +85,7 @@ internal static class Report
         void Target(string target, string measured, bool met) => s.AppendLine(inv, $"| {target} | {measured} | {(met ? "yes" : "**no**")} |");
         (Measurement M, double Ratio) Row(string prefix)
         {
-            var (m, c) = rows.FirstOrDefault(r => r.Kanso.Name.StartsWith(prefix, StringComparison.Ordinal));
+            var (m, c, _) = rows.FirstOrDefault(r => r.Kanso.Name.StartsWith(prefix, StringComparison.Ordinal)) ?? new WorkloadRow(null!, null, []);
             m ??= new Measurement(prefix, 0, double.NaN, double.NaN, double.NaN, double.NaN, 0, 0, 0);
             return (m, c is null ? double.NaN : m.RequestsPerSecond / c.Tps);
         }
