@@ -73,6 +73,12 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
         ["changeSeq"] = ":seq::bigint",
     };
 
+    /// <summary>
+    /// The fingerprint of the checkpoints a ceiling's streak job stores: not the habit's, so the API
+    /// would walk such a habit's whole history next time (see Workloads.RestoreStreaksAsync).
+    /// </summary>
+    public const string FakeFingerprint = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
     /// <summary>The next change number, the clock and the hint: one pipeline, as ChangeSequence sends them in one batch.</summary>
     private string NextChange() =>
         "\\set seq :seq + 1\n\\startpipeline\n" + KansoSql.Bind(sql["Domain.Sync.ChangeSequence", "NextWithHintSql"], Common) + "\n\\endpipeline\n";
@@ -208,7 +214,7 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
             ["longest"] = "1",
             ["dueAt"] = "NULL::timestamptz",
             // A stored checkpoint as the worker writes it; pgbench would read its colons as variables.
-            ["checkpoint"] = $"replace('{{\"v\"~1,\"date\"~\"{checkpoint:yyyy-MM-dd}\",\"run\"~3,\"longest\"~12,\"fp\"~\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"}}', '~', chr(58))",
+            ["checkpoint"] = $"replace('{{\"v\"~1,\"date\"~\"{checkpoint:yyyy-MM-dd}\",\"run\"~3,\"longest\"~12,\"fp\"~\"{FakeFingerprint}\"}}', '~', chr(58))",
         };
         var job = new StringBuilder();
         job.AppendLine("\\startpipeline").AppendLine("BEGIN;");

@@ -107,14 +107,26 @@ async Task<WorkloadRow> Rounds(string ceilingName, Func<Task<Measurement>> runAp
 // after this one's, on the same data, for a before/after in the same run.
 var baselineDll = Environment.GetEnvironmentVariable("KANSO_BENCH_BASELINE_DLL") is { Length: > 0 } b ? b : null;
 var before = new List<(Measurement Before, Measurement After)>();
-Task<Measurement> Run(string name, int connections, Func<HttpClient, Func<int, int, Task<int>>> workload, bool settle = false) =>
-    LoadRunner.RunAsync(name, connections, duration, api, workload(http), probe, settle ? () => Workloads.StreaksSettledAsync(pg) : null);
+async Task<Measurement> Run(string name, int connections, Func<HttpClient, Func<int, int, Task<int>>> workload, bool settle = false)
+{
+    if (settle)
+    {
+        await Workloads.RestoreStreaksAsync(pg);
+    }
+
+    return await LoadRunner.RunAsync(name, connections, duration, api, workload(http), probe, settle ? () => Workloads.StreaksSettledAsync(pg) : null);
+}
 
 async Task Baseline(WorkloadRow after, Func<HttpClient, Func<int, int, Task<int>>> workload, bool settle = false)
 {
     if (baselineDll is null)
     {
         return;
+    }
+
+    if (settle)
+    {
+        await Workloads.RestoreStreaksAsync(pg);
     }
 
     await using var old = await ApiServer.StartAsync(baselineDll, pg, redis, SigningKey, quiet: true);
@@ -195,8 +207,34 @@ Func<int, int, Task<int>> Update(HttpClient client) => async (worker, n) =>
 
 if (Wanted("update"))
 {
-    var update = await Rounds("update habit", () => Run("update habit (PUT with version)", 64, Update), (c, _) => c.UpdateHabit());
+    // The ceiling's updates move the versions on: each run starts from the stored ones.
+    async Task ReloadVersionsAsync()
+    {
+        await using var db = new Npgsql.NpgsqlConnection(pg);
+        await db.OpenAsync();
+        var index = dataset.Users.ToDictionary(u => u.Id, u => u.Index);
+        await using var read = new Npgsql.NpgsqlCommand("SELECT user_id, id, version FROM habits", db);
+        await using var stored = await read.ExecuteReaderAsync();
+        lock (versions)
+        {
+            versions.Clear();
+            while (stored.Read())
+            {
+                if (index.TryGetValue(stored.GetGuid(0), out var u))
+                {
+                    versions[(u, stored.GetGuid(1))] = stored.GetInt32(2);
+                }
+            }
+        }
+    }
+
+    var update = await Rounds("update habit", async () =>
+    {
+        await ReloadVersionsAsync();
+        return await Run("update habit (PUT with version)", 64, Update);
+    }, (c, _) => c.UpdateHabit());
     rows.Add(update);
+    await ReloadVersionsAsync();
     await Baseline(update, Update);
 }
 
@@ -229,7 +267,13 @@ if (Wanted("push"))
 
 var initialSync = await Workloads.InitialSyncAsync(http, tokens.For(dataset.BigUser), rounds: 5);
 var peakRssMb = api.PeakRssMegabytes();
-var curves = scaling && Wanted("curves") ? await Scaling.RunAsync(http, tokens, dataset, api, probe) : null;
+Curves? curves = null;
+if (scaling && Wanted("curves"))
+{
+    await Workloads.RestoreStreaksAsync(pg);
+    curves = await Scaling.RunAsync(http, tokens, dataset, api, probe);
+}
+
 
 var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds, curves, generators, before);
 Console.WriteLine(report);
@@ -397,6 +441,25 @@ namespace Kanso.Bench
         }
 
         /// <summary>Waits (bounded) until the streak worker has caught up with the writes, so the next workload does not pay for them.</summary>
+        /// <summary>
+        /// Back to the steady state before a write workload runs, untimed: the habits a ceiling's
+        /// streak jobs gave a checkpoint of no real habit, or left dirty, are recomputed by the API's
+        /// worker first, so one round's ceiling does not add work to the next round's API run.
+        /// </summary>
+        public static async Task RestoreStreaksAsync(string postgres)
+        {
+            await using (var db = new Npgsql.NpgsqlConnection(postgres))
+            {
+                await db.OpenAsync();
+                await using var reset = new Npgsql.NpgsqlCommand(
+                    "UPDATE habits SET streak_dirty = true, streak_checkpoint = NULL WHERE streak_checkpoint->>'fp' = '" + Ceiling.FakeFingerprint + "'", db);
+                var habits = await reset.ExecuteNonQueryAsync();
+                Console.WriteLine($"   before the run: {habits} habits with a ceiling's checkpoint recomputed");
+            }
+
+            await StreaksSettledAsync(postgres, TimeSpan.FromMinutes(5));
+        }
+
         public static async Task StreaksSettledAsync(string postgres, TimeSpan? limit = null)
         {
             await using var db = new Npgsql.NpgsqlConnection(postgres);
