@@ -62,6 +62,35 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task A_user_whose_lock_is_held_does_not_hold_up_the_other_users_of_the_batch()
+    {
+        await using var host = Fixture.CreateFactory(new Dictionary<string, string?>(NoPeriodicSweep) { ["Streaks:Concurrency"] = "2" });
+        var held = await CreateUserAsync();
+        var free = await CreateUserAsync();
+        await using var db = await host.OpenAppDatabaseAsync();
+        var heldHabit = await db.InsertHabitAsync(held.Id, new TestHabit { StreakDirty = true }, DoneDaysAgo(1, 2));
+        var freeHabit = await db.InsertHabitAsync(free.Id, new TestHabit { StreakDirty = true }, DoneDaysAgo(1, 2));
+        var recalculator = Recalculator(host);
+        var before = recalculator.JobTransactions;
+
+        // Another transaction holds the first user's lock; both users' jobs are queued in that order.
+        await using var other = await OpenDatabaseAsync();
+        await using var lockHolder = await other.BeginTransactionAsync();
+        await other.ExecuteAsync("SELECT 1 FROM users WHERE id = @id FOR UPDATE", new { id = held.Id }, lockHolder);
+        var queue = host.Services.GetRequiredService<StreakQueue>();
+        Assert.True(queue.TryEnqueue(held.Id, heldHabit.Id));
+        Assert.True(queue.TryEnqueue(free.Id, freeHabit.Id));
+
+        // One job at a time, the second would wait behind the first (sweeps do not count here).
+        await EventuallyAsync(() => Task.FromResult(recalculator.JobTransactions == before + 2), "the second user's job started while the first waits");
+        await EventuallyAsync(async () => !(await db.ReadHabitAsync(free.Id, freeHabit.Id)).StreakDirty, "the second user's habit is recomputed");
+        Assert.True((await db.ReadHabitAsync(held.Id, heldHabit.Id)).StreakDirty);
+
+        await lockHolder.RollbackAsync();
+        await EventuallyAsync(async () => !(await db.ReadHabitAsync(held.Id, heldHabit.Id)).StreakDirty, "the first user's habit once the lock is free");
+    }
+
+    [Fact]
     public async Task Recompute_that_changes_nothing_takes_no_change_number()
     {
         Factory.Clock.Reset(Noon);

@@ -22,6 +22,12 @@ internal sealed class StreakOptions
 
     /// <summary>Queued jobs the worker takes at once, at most (<c>Streaks__CoalesceBatchSize</c>).</summary>
     public int CoalesceBatchSize { get; set; } = 256;
+
+    /// <summary>
+    /// Users of a batch recomputed at the same time, at most (<c>Streaks__Concurrency</c>); each takes
+    /// a pooled connection while it runs. By default one per core, at least two.
+    /// </summary>
+    public int Concurrency { get; set; } = Math.Max(2, Environment.ProcessorCount);
 }
 
 internal sealed class StreakOptionsValidator : IValidateOptions<StreakOptions>
@@ -47,6 +53,11 @@ internal sealed class StreakOptionsValidator : IValidateOptions<StreakOptions>
         if (options.CoalesceBatchSize is < 1 or > 10_000)
         {
             failures.Add("Streaks__CoalesceBatchSize must be between 1 and 10000.");
+        }
+
+        if (options.Concurrency is < 1 or > 64)
+        {
+            failures.Add("Streaks__Concurrency must be between 1 and 64.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
