@@ -42,8 +42,8 @@ internal sealed class StreakWorker(
                 }
 
                 // One transaction per user, several users at a time: each holds only its own user's
-                // lock, and a batch names each user once. One at a time, a write load of a few
-                // hundred entries a second already outran the worker.
+                // lock, and a batch names each user once, so one user waiting for a lock held
+                // elsewhere no longer holds up the rest of the batch.
                 await Parallel.ForEachAsync(
                     TakeBatch(queue.Reader, options.Value.CoalesceBatchSize),
                     new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = stoppingToken },
