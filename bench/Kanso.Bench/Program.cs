@@ -107,6 +107,7 @@ async Task<WorkloadRow> Rounds(string ceilingName, Func<Task<Measurement>> runAp
 // after this one's, on the same data, for a before/after in the same run.
 var baselineDll = Environment.GetEnvironmentVariable("KANSO_BENCH_BASELINE_DLL") is { Length: > 0 } b ? b : null;
 var before = new List<(Measurement Before, Measurement After)>();
+Func<Task>? Settled(bool settle) => settle ? () => Workloads.StreaksSettledAsync(pg) : null;
 async Task<Measurement> Run(string name, int connections, Func<HttpClient, Func<int, int, Task<int>>> workload, bool settle = false)
 {
     if (settle)
@@ -114,7 +115,7 @@ async Task<Measurement> Run(string name, int connections, Func<HttpClient, Func<
         await Workloads.RestoreStreaksAsync(pg);
     }
 
-    return await LoadRunner.RunAsync(name, connections, duration, api, workload(http), probe, settle ? () => Workloads.StreaksSettledAsync(pg) : null);
+    return await LoadRunner.RunAsync(name, connections, duration, api, workload(http), probe, Settled(settle));
 }
 
 async Task Baseline(WorkloadRow after, Func<HttpClient, Func<int, int, Task<int>>> workload, bool settle = false)
@@ -137,8 +138,8 @@ async Task Baseline(WorkloadRow after, Func<HttpClient, Func<int, int, Task<int>
     // A fresh process runs unoptimized (tier-0) code at first, and under a saturated CPU the JIT
     // takes long to replace it: a first, unmeasured run, or the baseline measures its own warm-up
     // (it did, 2.5-3x slower than the same code warmed, before this run was added).
-    await LoadRunner.RunAsync(m.Name + ", baseline warming up", m.Connections, duration, old, workload(oldHttp), null, settle ? () => Workloads.StreaksSettledAsync(pg) : null);
-    before.Add((await LoadRunner.RunAsync(m.Name + ", baseline", m.Connections, duration, old, workload(oldHttp), oldProbe, settle ? () => Workloads.StreaksSettledAsync(pg) : null), m));
+    await LoadRunner.RunAsync(m.Name + ", baseline warming up", m.Connections, duration, old, workload(oldHttp), null, Settled(settle));
+    before.Add((await LoadRunner.RunAsync(m.Name + ", baseline", m.Connections, duration, old, workload(oldHttp), oldProbe, Settled(settle)), m));
 }
 
 Func<int, int, Task<int>> Pull(HttpClient client) => async (worker, n) =>
@@ -278,7 +279,6 @@ if (scaling && Wanted("curves"))
     await Workloads.RestoreStreaksAsync(pg);
     curves = await Scaling.RunAsync(http, tokens, dataset, api, probe);
 }
-
 
 var report = Report.Render(rows, initialSync, peakRssMb, dataset, seconds, curves, generators, before);
 Console.WriteLine(report);
@@ -445,7 +445,6 @@ namespace Kanso.Bench
             Console.WriteLine($"Streaks of every habit recomputed by the sweeps in {sw.Elapsed.TotalSeconds:0} s");
         }
 
-        /// <summary>Waits (bounded) until the streak worker has caught up with the writes, so the next workload does not pay for them.</summary>
         /// <summary>
         /// Back to the steady state before a write workload runs, untimed: the habits a ceiling's
         /// streak jobs gave a checkpoint of no real habit, or left dirty, are recomputed by the API's
@@ -465,6 +464,7 @@ namespace Kanso.Bench
             await StreaksSettledAsync(postgres, TimeSpan.FromMinutes(5));
         }
 
+        /// <summary>Waits (bounded) until the streak worker has caught up with the writes, so the next workload does not pay for them.</summary>
         public static async Task StreaksSettledAsync(string postgres, TimeSpan? limit = null)
         {
             await using var db = new Npgsql.NpgsqlConnection(postgres);
