@@ -91,6 +91,41 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task A_job_that_did_not_fit_the_queue_is_swept_once_the_queue_is_empty_not_at_the_next_interval()
+    {
+        // Room for one job, and no sweep after the start-up one but those the worker asks for.
+        await using var host = Fixture.CreateFactory(new Dictionary<string, string?>(NoPeriodicSweep) { ["Streaks:QueueCapacity"] = "1" });
+        host.Clock.Reset(Noon);
+        var recalculator = Recalculator(host);
+        await EventuallyAsync(() => Task.FromResult(recalculator.Sweeps == 1), "the start-up sweep has ended");
+        var held = await CreateUserAsync();
+        var writer = await CreateUserAsync();
+        await using var db = await host.OpenAppDatabaseAsync();
+        var heldHabit = await db.InsertHabitAsync(held.Id, new TestHabit { StreakDirty = true }, DoneDaysAgo(1, 2));
+        var queued = await db.InsertHabitAsync(writer.Id, new TestHabit { StreakDirty = true }, DoneDaysAgo(1, 2));
+        var dropped = await db.InsertHabitAsync(writer.Id, new TestHabit { StreakDirty = true }, DoneDaysAgo(1));
+
+        // The worker waits for a lock another transaction holds, so the queue fills up behind it.
+        await using var other = await OpenDatabaseAsync();
+        await using var lockHolder = await other.BeginTransactionAsync();
+        await other.ExecuteAsync("SELECT 1 FROM users WHERE id = @id FOR UPDATE", new { id = held.Id }, lockHolder);
+        var queue = host.Services.GetRequiredService<StreakQueue>();
+        var before = recalculator.JobTransactions;
+        Assert.True(queue.TryEnqueue(held.Id, heldHabit.Id));
+        await EventuallyAsync(() => Task.FromResult(recalculator.JobTransactions == before + 1), "the worker has taken the job and waits for the lock");
+        Assert.True(queue.TryEnqueue(writer.Id, queued.Id));
+        Assert.False(queue.TryEnqueue(writer.Id, dropped.Id));
+        Assert.Equal(1, recalculator.Sweeps);
+
+        await lockHolder.RollbackAsync();
+        await EventuallyAsync(() => Task.FromResult(recalculator.Sweeps == 2), "the worker swept once it had emptied the queue");
+        Assert.False((await db.ReadHabitAsync(writer.Id, dropped.Id)).StreakDirty);
+        Assert.False((await db.ReadHabitAsync(writer.Id, queued.Id)).StreakDirty);
+        Assert.False((await db.ReadHabitAsync(held.Id, heldHabit.Id)).StreakDirty);
+        Assert.Equal(1, (await db.ReadHabitAsync(writer.Id, dropped.Id)).CurrentStreak);
+    }
+
+    [Fact]
     public async Task Recompute_that_changes_nothing_takes_no_change_number()
     {
         Factory.Clock.Reset(Noon);
@@ -283,7 +318,7 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
-    public async Task Hosts_sweeping_together_recompute_each_dirty_habit_once()
+    public async Task Hosts_sweeping_together_several_users_at_a_time_recompute_each_dirty_habit_once()
     {
         Factory.Clock.Reset(Noon);
         var mainBefore = Recalculator(Factory).Recomputed;
@@ -308,7 +343,7 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
 
         var (main, first, second) = (Recalculator(Factory), Recalculator(a), Recalculator(b));
 
-        await Task.WhenAll(Task.Run(() => first.SweepAsync(7, CancellationToken.None)), Task.Run(() => second.SweepAsync(7, CancellationToken.None)));
+        await Task.WhenAll(Task.Run(() => first.SweepAsync(7, CancellationToken.None, concurrency: 3)), Task.Run(() => second.SweepAsync(7, CancellationToken.None, concurrency: 3)));
 
         // Every recompute by any host (start-up sweeps and the shared host's periodic one included).
         Assert.Equal(count, main.Recomputed - mainBefore + first.Recomputed + second.Recomputed);
@@ -431,10 +466,12 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
         }
     }
 
-    [Fact]
-    public async Task Zero_sweep_interval_stops_start_up_naming_the_setting()
+    [Theory]
+    [InlineData("Streaks__SweepInterval", "00:00:00")]
+    [InlineData("Streaks__QueueCapacity", "0")]
+    public async Task Setting_out_of_range_stops_start_up_naming_the_setting(string setting, string value)
     {
-        using var process = StartApiProcess(Shell.FreePort(), ("Streaks__SweepInterval", "00:00:00"));
+        using var process = StartApiProcess(Shell.FreePort(), (setting, value));
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
 
@@ -442,7 +479,7 @@ public sealed class StreakWorkerTests(ApiFixture fixture) : ApiTest(fixture)
         await process.WaitForExitAsync(cts.Token);
 
         Assert.NotEqual(0, process.ExitCode);
-        Assert.Contains("Streaks__SweepInterval", await stderr);
+        Assert.Contains(setting, await stderr);
     }
 
     private Process StartApiProcess(int port, params (string Key, string Value)[] settings)

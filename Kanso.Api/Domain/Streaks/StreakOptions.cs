@@ -24,10 +24,19 @@ internal sealed class StreakOptions
     public int CoalesceBatchSize { get; set; } = 256;
 
     /// <summary>
-    /// Users of a batch recomputed at the same time, at most (<c>Streaks__Concurrency</c>); each takes
-    /// a pooled connection while it runs. By default one per core, at least two.
+    /// Users recomputed at the same time, at most, by a batch of jobs or a sweep
+    /// (<c>Streaks__Concurrency</c>); each takes a pooled connection while it runs. A recompute
+    /// mostly waits on its round trips, so by default two per core, half the default pool: one per
+    /// core left the worker so far behind a burst of writes that it caught up long after the burst
+    /// (bench/RESULTS.md).
     /// </summary>
-    public int Concurrency { get; set; } = Math.Max(2, Environment.ProcessorCount);
+    public int Concurrency { get; set; } = Math.Clamp(2 * Environment.ProcessorCount, 2, 64);
+
+    /// <summary>
+    /// Jobs the in-memory queue holds (<c>Streaks__QueueCapacity</c>). A write whose job does not fit
+    /// still marks its habit dirty; the worker sweeps those as soon as it has emptied the queue.
+    /// </summary>
+    public int QueueCapacity { get; set; } = 10_000;
 }
 
 internal sealed class StreakOptionsValidator : IValidateOptions<StreakOptions>
@@ -58,6 +67,11 @@ internal sealed class StreakOptionsValidator : IValidateOptions<StreakOptions>
         if (options.Concurrency is < 1 or > 64)
         {
             failures.Add("Streaks__Concurrency must be between 1 and 64.");
+        }
+
+        if (options.QueueCapacity is < 1 or > 1_000_000)
+        {
+            failures.Add("Streaks__QueueCapacity must be between 1 and 1000000.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Kanso.Api.Domain.Records;
+using Microsoft.Extensions.Options;
 
 namespace Kanso.Api.Domain.Streaks;
 
@@ -10,24 +11,24 @@ internal readonly record struct StreakJob(Guid UserId, Guid HabitId);
 /// The bounded in-memory queue between entry writes and the streak worker. It is only the fast
 /// path: every entry write also marks its habit <c>streak_dirty</c> in the same transaction, so a
 /// job that does not fit (queue full) or is lost (crash) is found again by the worker's sweep of
-/// dirty habits. Writers therefore never block or fail on a full queue.
+/// dirty habits. Writers therefore never block or fail on a full queue; a job that did not fit
+/// asks the worker for a sweep as soon as the queue is empty (<see cref="TakeOverflow"/>).
 /// </summary>
 internal sealed class StreakQueue
 {
-    public const int Capacity = 10_000;
-
     private readonly KansoMetrics _metrics;
+    private readonly Channel<StreakJob> _channel;
+    private int _overflowed;
 
-    private readonly Channel<StreakJob> _channel = Channel.CreateBounded<StreakJob>(new BoundedChannelOptions(Capacity)
-    {
-        FullMode = BoundedChannelFullMode.Wait,
-        SingleReader = false,
-        SingleWriter = false,
-    });
-
-    public StreakQueue(KansoMetrics metrics)
+    public StreakQueue(KansoMetrics metrics, IOptions<StreakOptions> options)
     {
         _metrics = metrics;
+        _channel = Channel.CreateBounded<StreakJob>(new BoundedChannelOptions(options.Value.QueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = false,
+            SingleWriter = false,
+        });
         metrics.ObserveStreakQueue(() => _channel.Reader.Count);
     }
 
@@ -42,9 +43,13 @@ internal sealed class StreakQueue
             return true;
         }
 
+        Volatile.Write(ref _overflowed, 1);
         _metrics.StreakQueueFull();
         return false;
     }
+
+    /// <summary>Whether a job did not fit since the last call: its habit waits, dirty, for a sweep.</summary>
+    public bool TakeOverflow() => Interlocked.Exchange(ref _overflowed, 0) == 1;
 
     /// <summary>Queues the recompute a committed write asks for (<see cref="WriteResult{T}.StreakHabitId"/>), if any.</summary>
     public void EnqueueAfterCommit<T>(Guid userId, WriteResult<T> result)

@@ -38,6 +38,7 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
     private long _recomputed;
     private long _entriesRead;
     private long _jobTransactions;
+    private long _sweeps;
 
     /// <summary>How many habits this instance has recomputed (for tests and diagnostics).</summary>
     public long Recomputed => Interlocked.Read(ref _recomputed);
@@ -47,6 +48,9 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
 
     /// <summary>How many transactions this instance has run for queued jobs (not sweeps), for tests and diagnostics.</summary>
     public long JobTransactions => Interlocked.Read(ref _jobTransactions);
+
+    /// <summary>How many sweeps of this instance have ended, done or failed (for tests and diagnostics).</summary>
+    public long Sweeps => Interlocked.Read(ref _sweeps);
 
     /// <summary>Tests only: called for each live habit recomputed, with the entry rows read for it and the checkpoint's date it resumed from (null: the whole history).</summary>
     internal Action<Guid, int, LocalDate?>? RecomputedHook { get; set; }
@@ -63,13 +67,14 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
     }
 
     /// <summary>
-    /// One sweep: every user with dirty or due habits, one transaction per user, until none is
-    /// left. A recomputed user drops out of the candidates by itself (its habits are clean and
-    /// due tomorrow); a user that is locked elsewhere, fails (logged), or comes back a second time
-    /// (re-dirtied meanwhile) is excluded for the rest of this sweep and left to the next one.
+    /// One sweep: every user with dirty or due habits, one transaction per user and up to
+    /// <paramref name="concurrency"/> users at a time, until none is left. A recomputed user drops
+    /// out of the candidates by itself (its habits are clean and due tomorrow); a user that is
+    /// locked elsewhere, fails (logged), or comes back a second time (re-dirtied meanwhile) is
+    /// excluded for the rest of this sweep and left to the next one.
     /// </summary>
     /// <returns>The number of users whose habits were recomputed.</returns>
-    public async Task<int> SweepAsync(int batchSize, CancellationToken ct)
+    public async Task<int> SweepAsync(int batchSize, CancellationToken ct, int concurrency = 1)
     {
         using var activity = KansoDiagnostics.ActivitySource.StartActivity("kanso.streak.sweep");
         await using (var connection = await db.OpenConnectionAsync(ct))
@@ -81,41 +86,57 @@ internal sealed class StreakRecalculator(NpgsqlDataSource db, IClock clock, Kans
         var excluded = new HashSet<Guid>();
         var recomputed = new HashSet<Guid>();
         var done = 0;
-        while (true)
+        try
         {
-            IReadOnlyList<Guid> candidates;
-            await using (var connection = await db.OpenConnectionAsync(ct))
+            while (true)
             {
-                candidates = (await connection.QueryAsync<Guid>(new CommandDefinition(
-                    StreakSql.UsersWithDueHabits,
-                    new { now = clock.GetCurrentInstant(), excluded = excluded.ToArray(), limit = batchSize },
-                    cancellationToken: ct))).AsList();
-            }
-
-            if (candidates.Count == 0)
-            {
-                return done;
-            }
-
-            foreach (var userId in candidates)
-            {
-                var ok = false;
-                try
+                IReadOnlyList<Guid> candidates;
+                await using (var connection = await db.OpenConnectionAsync(ct))
                 {
-                    ok = await RecomputeUserAsync(userId, habitIds: null, skipLocked: true, ct);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-                {
-                    logger.LogError(ex, "Streak sweep failed for user {UserId}; their habits stay dirty for the next sweep", userId);
+                    Guid[] skip;
+                    lock (excluded)
+                    {
+                        skip = [.. excluded];
+                    }
+
+                    candidates = (await connection.QueryAsync<Guid>(new CommandDefinition(
+                        StreakSql.UsersWithDueHabits,
+                        new { now = clock.GetCurrentInstant(), excluded = skip, limit = batchSize },
+                        cancellationToken: ct))).AsList();
                 }
 
-                if (!ok || !recomputed.Add(userId))
+                if (candidates.Count == 0)
                 {
-                    excluded.Add(userId);
+                    return done;
                 }
 
-                done += ok ? 1 : 0;
+                await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = ct }, async (userId, token) =>
+                {
+                    var ok = false;
+                    try
+                    {
+                        ok = await RecomputeUserAsync(userId, habitIds: null, skipLocked: true, token);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+                    {
+                        logger.LogError(ex, "Streak sweep failed for user {UserId}; their habits stay dirty for the next sweep", userId);
+                    }
+
+                    lock (excluded)
+                    {
+                        if (!ok || !recomputed.Add(userId))
+                        {
+                            excluded.Add(userId);
+                        }
+
+                        done += ok ? 1 : 0;
+                    }
+                });
             }
+        }
+        finally
+        {
+            Interlocked.Increment(ref _sweeps);
         }
     }
 

@@ -1,4 +1,4 @@
-using Kanso.Api.Domain.Streaks;
+using System.Threading.Channels;
 using Kanso.Api.Infrastructure.Observability;
 using Microsoft.Extensions.Options;
 
@@ -7,7 +7,9 @@ namespace Kanso.Api.Domain.Streaks;
 /// <summary>
 /// Recomputes streaks: the jobs entry writes queue after they commit (the fast path), and, at
 /// start-up and every <see cref="StreakOptions.SweepInterval"/>, every habit left dirty (a full
-/// queue, a crash, another instance's write) or whose user's next local day has begun. See
+/// queue, a crash, another instance's write) or whose user's next local day has begun. When jobs
+/// did not fit the queue (a burst of writes), a sweep also runs as soon as the queue is empty, so
+/// their habits are not left waiting for the interval. See
 /// <see cref="StreakRecalculator"/> for the locking that keeps instances from repeating each
 /// other's work and a crash from losing any.
 /// <para>
@@ -25,6 +27,10 @@ internal sealed class StreakWorker(
     // Never disposed: it has no timer, and the host may dispose this service while a sweep that
     // outlived a shutdown timeout still observes it.
     private readonly CancellationTokenSource _stopSweeping = new();
+
+    // What wakes the sweeper: the interval's tick, or the queue emptied after jobs did not fit. One
+    // pending request at most: requests made while a sweep runs become one more sweep.
+    private readonly Channel<bool> _sweepNow = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -48,6 +54,11 @@ internal sealed class StreakWorker(
                     TakeBatch(queue.Reader, options.Value.CoalesceBatchSize),
                     new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = stoppingToken },
                     (job, ct) => new ValueTask(RunJobAsync(job.UserId, job.HabitIds, job.Jobs, ct)));
+
+                if (queue.Reader.Count == 0 && queue.TakeOverflow())
+                {
+                    _sweepNow.Writer.TryWrite(true);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -132,20 +143,37 @@ internal sealed class StreakWorker(
     private async Task SweepPeriodicallyAsync(CancellationToken ct)
     {
         using var timer = new PeriodicTimer(options.Value.SweepInterval);
+        var ticking = TickAsync(timer, ct);
         try
         {
             do
             {
                 try
                 {
-                    await recalculator.SweepAsync(options.Value.SweepBatchSize, ct);
+                    await recalculator.SweepAsync(options.Value.SweepBatchSize, ct, options.Value.Concurrency);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
                     logger.LogError(ex, "Streak sweep failed; retrying in {Interval}", options.Value.SweepInterval);
                 }
             }
-            while (await timer.WaitForNextTickAsync(ct));
+            while (await _sweepNow.Reader.ReadAsync(ct));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+
+        await ticking;
+    }
+
+    private async Task TickAsync(PeriodicTimer timer, CancellationToken ct)
+    {
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                _sweepNow.Writer.TryWrite(true);
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
