@@ -680,7 +680,8 @@ namespace Kanso.Bench
                     Console.WriteLine($"     {calls / (double)all.Length,6:0.00}/req {ms / calls,7:0.000} ms  {Regex.Replace(query, @"\s+", " ")[..Math.Min(110, Regex.Replace(query, @"\s+", " ").Length)]}");
                 }
             }
-            Console.WriteLine($"   {m.RequestsPerSecond:0} req/s, {m.OpsPerSecond:0} ops/s, p50 {m.P50Ms:0.0} ms, p99 {m.P99Ms:0.0} ms, errors {m.Errors}, RSS {m.RssMb:0} MB");
+            Console.WriteLine($"   {m.RequestsPerSecond:0} req/s, {m.OpsPerSecond:0} ops/s, p50 {m.P50Ms:0.0} ms, p99 {m.P99Ms:0.0} ms, errors {m.Errors}, RSS {m.RssMb:0} MB"
+                + (settle is null ? "" : $"; the left-behind work settled {settleSeconds:0.0} s after the load"));
             return m;
         }
 
