@@ -2,8 +2,8 @@
 # One command: seeds 2,000 users × 10 habits × 200 entries (plus accounts of 1,000 / 20,000 / 200,000
 # rows), starts the API in Release with Redis, drives every workload on loopback, runs each workload's
 # pgbench ceiling right after it, and writes bench/RESULTS.md (ratio = Kanso ÷ ceiling).
-#   bench/run.sh            KANSO_BENCH_SECONDS=10 per workload and round, KANSO_BENCH_ROUNDS=3, KANSO_BENCH_USERS=2000,
-#                           KANSO_BENCH_CEILING_SECONDS=6 per client count, KANSO_BENCH_CURVE_SECONDS=6,
+#   bench/run.sh            KANSO_BENCH_SECONDS=6 per workload and round, KANSO_BENCH_ROUNDS=6, KANSO_BENCH_USERS=2000,
+#                           KANSO_BENCH_CEILING_SECONDS=4 per client count, KANSO_BENCH_CURVE_SECONDS=6,
 #                           KANSO_BENCH_ONLY=pull,stats,update,create,push,curves (a subset), KANSO_BENCH_SCALING=0,
 #                           KANSO_BENCH_BASELINE=<commit>: that commit's API runs pull/update/create/push too
 #   bench/run.sh --citus    the same against a Citus cluster (coordinator + 2 workers on these cores), without
