@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using Npgsql;
@@ -60,6 +61,13 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
     private static readonly int[] ClientCounts = [4, 8, 16];
 
     public int Seconds { get; init; } = 6;
+
+    /// <summary>
+    /// The API process, stopped (SIGSTOP) while pgbench runs and resumed after: the ceiling is the
+    /// database alone. Running, the API took 15-20 % of the CPU during the entry-write ceilings,
+    /// answering the ceiling's change hints (pg_notify) and sweeping the habits it left dirty.
+    /// </summary>
+    public Func<int>? PausedProcess { get; init; }
 
     private string UserCount => (dataset.Users.Count - 1).ToString(CultureInfo.InvariantCulture);
 
@@ -363,14 +371,34 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
                 psi.ArgumentList.Add(arg);
             }
 
-            using var process = Process.Start(psi)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            var text = await output + await errors;
+            var paused = PausedProcess?.Invoke();
+            if (paused is { } stop)
+            {
+                Signal(stop, SIGSTOP);
+            }
+
+            string text;
+            int exitCode;
+            try
+            {
+                using var process = Process.Start(psi)!;
+                var output = process.StandardOutput.ReadToEndAsync();
+                var errors = process.StandardError.ReadToEndAsync();
+                await process.WaitForExitAsync();
+                text = await output + await errors;
+                exitCode = process.ExitCode;
+            }
+            finally
+            {
+                if (paused is { } resume)
+                {
+                    Signal(resume, SIGCONT);
+                }
+            }
+
             var tps = Regex.Match(text, @"tps = ([0-9.]+) \(without initial connection time\)");
             var transactions = Regex.Match(text, @"number of transactions actually processed: (\d+)");
-            if (process.ExitCode != 0 || !tps.Success || !transactions.Success || Regex.IsMatch(text, @"number of failed transactions: [1-9]"))
+            if (exitCode != 0 || !tps.Success || !transactions.Success || Regex.IsMatch(text, @"number of failed transactions: [1-9]"))
             {
                 throw new InvalidOperationException($"pgbench failed on {name} ({file}):\n{text}");
             }
@@ -383,4 +411,18 @@ internal sealed class Ceiling(string pgbench, string postgres, KansoSql sql, Dat
             return result;
         }
     }
+
+    private const int SIGCONT = 18;
+    private const int SIGSTOP = 19;
+
+    private static void Signal(int pid, int signal)
+    {
+        if (Kill(pid, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({pid}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 }

@@ -72,6 +72,7 @@ if (pgbench is { Length: > 0 } && Environment.GetEnvironmentVariable("KANSO_BENC
     ceiling = new Ceiling(pgbench, pg, KansoSql.Load(apiDll), dataset, probe.Cpu, probe.Statements, scripts)
     {
         Seconds = int.Parse(Environment.GetEnvironmentVariable("KANSO_BENCH_CEILING_SECONDS") ?? "4", CultureInfo.InvariantCulture),
+        PausedProcess = () => api.Pid,
     };
     Console.WriteLine($"Ceilings: pgbench scripts in {scripts}");
 }
