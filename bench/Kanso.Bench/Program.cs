@@ -106,11 +106,12 @@ async Task<WorkloadRow> Rounds(string ceilingName, Func<Task<Measurement>> runAp
 
     double Ratio((Measurement M, CeilingResult? C) round) => round.C is null ? double.NaN : round.M.RequestsPerSecond / round.C.Tps;
     var median = rounds.OrderBy(round => round.C is null ? round.M.RequestsPerSecond : Ratio(round)).ElementAt(rounds.Count / 2);
-    var apiSeconds = rounds.Sum(round => duration.TotalSeconds + round.M.SettleSeconds);
+    double Seconds(Measurement m) => duration.TotalSeconds + m.SettleSeconds;
+    var apiSeconds = rounds.Sum(round => Seconds(round.M));
     var pooled = median.M with
     {
         RequestsPerSecond = rounds.Sum(round => round.M.Requests) / apiSeconds,
-        OpsPerSecond = rounds.Sum(round => round.M.OpsPerSecond * (duration.TotalSeconds + round.M.SettleSeconds)) / apiSeconds,
+        OpsPerSecond = rounds.Sum(round => round.M.OpsPerSecond * Seconds(round.M)) / apiSeconds,
         Errors = rounds.Sum(round => round.M.Errors),
     };
     // Every ceiling round runs for the same seconds: their transactions over their time is the mean.
